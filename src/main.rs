@@ -1,0 +1,31 @@
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() {
+    use clap::Parser;
+    use statuscast::server::config::{Cli, Command};
+
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STATUSCAST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => statuscast::server::serve(args).await,
+    };
+    // Every acknowledged write is already on disk: nothing is left to flush.
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("statuscast: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+pub fn main() {
+    // The browser entry point is `hydrate()` in lib.rs.
+}

@@ -1,0 +1,247 @@
+//! The JSON API: read the snapshot, and the operator override.
+//!
+//! - `GET /api/v1/status`: the current snapshot; `ETag` is the version, `If-None-Match` → 304.
+//! - `POST /api/v1/status` `{"level": "...", "message": "..."}` with `Authorization: Bearer
+//!   <token>`: sets the override. `DELETE /api/v1/status` clears it. Both answer the new
+//!   snapshot once it is persisted.
+//! - `GET /metrics`: Prometheus text (open SSE streams, snapshot version).
+//!
+//! Every rejection is a 4xx with `{"error": "...", "field": "..."}` and changes nothing.
+
+use crate::server::AppState;
+use crate::status::{Level, Snapshot};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Longest operator message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    field: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError { status, message: message.into(), field: None }
+    }
+    fn field(status: StatusCode, field: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, message: message.into(), field: Some(field) }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.message });
+        if let Some(f) = self.field {
+            body["field"] = json!(f);
+        }
+        let mut res = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"statuscast\""));
+        }
+        res
+    }
+}
+
+fn json_bytes(status: StatusCode, version: u64, body: Bytes) -> Response {
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::ETAG, HeaderValue::from_str(&format!("\"{version}\"")).expect("digits"));
+    res
+}
+
+fn snapshot_response(snapshot: &Snapshot) -> Response {
+    let body = serde_json::to_vec(snapshot).expect("a snapshot always serialises");
+    json_bytes(StatusCode::OK, snapshot.version, Bytes::from(body))
+}
+
+pub async fn get_status(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let current = state.hub.current();
+    let etag = format!("\"{}\"", current.version());
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        res.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("digits"));
+        return res;
+    }
+    json_bytes(StatusCode::OK, current.version(), current.json.clone())
+}
+
+/// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = state.settings.admin_token.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the operator API is disabled: start statuscast with STATUSCAST_ADMIN_TOKEN (or --admin-token) set",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization: Bearer <token>")),
+        Some(g) if same_secret(g.as_bytes(), token.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid token")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideRequest {
+    level: String,
+    message: String,
+}
+
+/// Checks an override request; returns the level and the trimmed message.
+pub fn validate_override(headers: &HeaderMap, body: &[u8]) -> Result<(Level, String), ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected Content-Type: application/json",
+        ));
+    }
+    let req: OverrideRequest = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))
+    })?;
+    let level: Level = req
+        .level
+        .parse()
+        .map_err(|e: crate::status::UnknownLevel| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "level", e.to_string()))?;
+    let message = req.message.trim().to_string();
+    if message.is_empty() {
+        return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "message", "message must not be empty"));
+    }
+    let chars = message.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "message",
+            format!("message is {chars} characters; at most {MAX_MESSAGE_CHARS} are allowed"),
+        ));
+    }
+    if let Some(c) = message.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "message",
+            format!("message contains the control character U+{:04X}", c as u32),
+        ));
+    }
+    Ok((level, message))
+}
+
+pub async fn set_override(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        authorize(&state, &headers)?;
+        let (level, message) = validate_override(&headers, &body)?;
+        state
+            .engine
+            .set_override(Some((level, message)))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))
+    }
+    .await;
+    match result {
+        Ok(s) => snapshot_response(&s),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn clear_override(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = authorize(&state, &headers) {
+        return e.into_response();
+    }
+    match state.engine.set_override(None).await {
+        Ok(s) => snapshot_response(&s),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let body = format!(
+        "# HELP statuscast_sse_streams Open Server-Sent Events streams.\n\
+         # TYPE statuscast_sse_streams gauge\n\
+         statuscast_sse_streams {}\n\
+         # HELP statuscast_snapshot_version Version of the current status snapshot.\n\
+         # TYPE statuscast_snapshot_version counter\n\
+         statuscast_snapshot_version {}\n",
+        state.hub.open_streams(),
+        state.hub.current().version()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        h
+    }
+
+    fn rejected(headers: &HeaderMap, body: &str) -> (StatusCode, String, Option<&'static str>) {
+        match validate_override(headers, body.as_bytes()) {
+            Ok(v) => panic!("accepted {v:?}"),
+            Err(e) => (e.status, e.message, e.field),
+        }
+    }
+
+    #[test]
+    fn a_valid_request_is_trimmed() {
+        let (l, m) = validate_override(&json_headers(), br#"{"level":"partial_outage","message":"  db slow \n"}"#)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!((l, m.as_str()), (Level::PartialOutage, "db slow"));
+    }
+
+    #[test]
+    fn bad_requests_say_what_is_wrong() {
+        let h = json_headers();
+        assert_eq!(rejected(&HeaderMap::new(), "{}").0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let (s, m, _) = rejected(&h, "{not json");
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(m.starts_with("invalid JSON body"), "{m}");
+        let (s, m, _) = rejected(&h, r#"{"level":"operational","message":"x","extra":1}"#);
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(m.contains("unknown field"), "{m}");
+        let (s, m, f) = rejected(&h, r#"{"level":"on_fire","message":"x"}"#);
+        assert_eq!((s, f), (StatusCode::UNPROCESSABLE_ENTITY, Some("level")));
+        assert!(m.contains("on_fire"), "{m}");
+        assert_eq!(rejected(&h, r#"{"level":"operational","message":"   "}"#).2, Some("message"));
+        let long = format!(r#"{{"level":"operational","message":"{}"}}"#, "é".repeat(501));
+        let (_, m, f) = rejected(&h, &long);
+        assert_eq!(f, Some("message"));
+        assert!(m.contains("501 characters"), "{m}");
+        assert!(rejected(&h, r#"{"level":"operational","message":"a\u0000b"}"#).1.contains("U+0000"));
+    }
+
+    #[test]
+    fn secrets_compare_by_content_and_length() {
+        assert!(same_secret(b"abcdefgh", b"abcdefgh"));
+        assert!(!same_secret(b"abcdefgh", b"abcdefgX"));
+        assert!(!same_secret(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,190 @@
+//! Command line and environment settings. Every flag has an environment variable and a
+//! default, so `statuscast serve` with nothing else set runs the embedded defaults.
+
+use crate::server::host::HostThresholds;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "statuscast", version, about = "Live system status, server-rendered and pushed over Server-Sent Events.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the status pages, the SSE stream and the API.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides site-addr in Leptos.toml). Port 0 picks a free port;
+    /// the chosen address is printed as `listening on http://ADDR`.
+    #[arg(long, env = "STATUSCAST_ADDR")]
+    pub addr: Option<SocketAddr>,
+
+    /// Runtime site settings (site root, address, environment).
+    #[arg(long, env = "STATUSCAST_LEPTOS_CONFIG", default_value = "Leptos.toml")]
+    pub leptos_config: PathBuf,
+
+    /// Where statuscast keeps its state; also the disk whose free space is checked.
+    #[arg(long, env = "STATUSCAST_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Bearer token for the operator API. Unset: the operator API is disabled.
+    #[arg(long, env = "STATUSCAST_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Interval between SSE heartbeat comments.
+    #[arg(long, env = "STATUSCAST_HEARTBEAT", default_value = "15s", value_parser = parse_duration)]
+    pub heartbeat: Duration,
+
+    /// Base reconnect delay sent to browsers (`retry:`), in milliseconds.
+    #[arg(long, env = "STATUSCAST_SSE_RETRY_MS", default_value_t = 1000)]
+    pub sse_retry_ms: u64,
+
+    /// Random extra reconnect delay per client, up to this many milliseconds.
+    #[arg(long, env = "STATUSCAST_SSE_RETRY_JITTER_MS", default_value_t = 2000)]
+    pub sse_retry_jitter_ms: u64,
+
+    /// Most SSE streams held at once; more are told to retry later. Default: the open-file
+    /// limit less a reserve.
+    #[arg(long, env = "STATUSCAST_MAX_STREAMS")]
+    pub max_streams: Option<usize>,
+
+    /// How often host health is sampled.
+    #[arg(long, env = "STATUSCAST_HOST_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub host_interval: Duration,
+
+    #[arg(long, env = "STATUSCAST_DISK_DEGRADED_PCT", default_value_t = HostThresholds::default().disk_degraded_pct)]
+    pub disk_degraded_pct: f64,
+    #[arg(long, env = "STATUSCAST_DISK_OUTAGE_PCT", default_value_t = HostThresholds::default().disk_outage_pct)]
+    pub disk_outage_pct: f64,
+    #[arg(long, env = "STATUSCAST_MEMORY_DEGRADED_PCT", default_value_t = HostThresholds::default().memory_degraded_pct)]
+    pub memory_degraded_pct: f64,
+    #[arg(long, env = "STATUSCAST_MEMORY_OUTAGE_PCT", default_value_t = HostThresholds::default().memory_outage_pct)]
+    pub memory_outage_pct: f64,
+    /// 1-minute load per core above which the host is degraded.
+    #[arg(long, env = "STATUSCAST_LOAD_DEGRADED", default_value_t = HostThresholds::default().load_degraded)]
+    pub load_degraded: f64,
+    #[arg(long, env = "STATUSCAST_LOAD_OUTAGE", default_value_t = HostThresholds::default().load_outage)]
+    pub load_outage: f64,
+}
+
+/// Settings the running server needs after start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub admin_token: Option<String>,
+    pub heartbeat: Duration,
+    pub sse_retry_ms: u64,
+    pub sse_retry_jitter_ms: u64,
+    pub max_streams: usize,
+    pub host_interval: Duration,
+    pub thresholds: HostThresholds,
+    pub data_dir: PathBuf,
+}
+
+impl ServeArgs {
+    pub fn settings(&self) -> Result<Settings, String> {
+        let t = HostThresholds {
+            disk_degraded_pct: self.disk_degraded_pct,
+            disk_outage_pct: self.disk_outage_pct,
+            memory_degraded_pct: self.memory_degraded_pct,
+            memory_outage_pct: self.memory_outage_pct,
+            load_degraded: self.load_degraded,
+            load_outage: self.load_outage,
+        };
+        if t.disk_outage_pct > t.disk_degraded_pct {
+            return Err("--disk-outage-pct must not be above --disk-degraded-pct".into());
+        }
+        if t.memory_outage_pct > t.memory_degraded_pct {
+            return Err("--memory-outage-pct must not be above --memory-degraded-pct".into());
+        }
+        if t.load_outage < t.load_degraded {
+            return Err("--load-outage must not be below --load-degraded".into());
+        }
+        let admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
+        if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err("--admin-token / STATUSCAST_ADMIN_TOKEN must be at least 16 characters".into());
+        }
+        Ok(Settings {
+            admin_token,
+            heartbeat: self.heartbeat,
+            sse_retry_ms: self.sse_retry_ms,
+            sse_retry_jitter_ms: self.sse_retry_jitter_ms,
+            max_streams: self.max_streams.unwrap_or_else(default_max_streams),
+            host_interval: self.host_interval,
+            thresholds: t,
+            data_dir: self.data_dir.clone(),
+        })
+    }
+}
+
+/// The soft open-file limit less a reserve for the listener, the data files and the API.
+fn default_max_streams() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    match limit.current {
+        Some(n) => (n as usize).saturating_sub(200).max(16),
+        None => 1_000_000,
+    }
+}
+
+/// `250ms`, `15s`, `2m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("expected a duration like \"15s\" or \"500ms\", got {s:?}"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unknown duration unit {other:?} in {s:?} (use ms, s, m or h)")),
+    };
+    if secs <= 0.0 {
+        return Err(format!("duration {s:?} must be above zero"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("15s").unwrap(), Duration::from_secs(15));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("5 fortnights").unwrap_err().contains("unknown duration unit"));
+        assert!(parse_duration("soon").unwrap_err().contains("expected a duration"));
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn defaults_are_valid_and_the_token_must_be_long_enough() {
+        let cli = Cli::try_parse_from(["statuscast", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        let s = args.settings().unwrap();
+        assert_eq!(s.heartbeat, Duration::from_secs(15));
+        assert!(s.max_streams >= 16);
+        let cli = Cli::try_parse_from(["statuscast", "serve", "--admin-token", "short"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        assert!(args.settings().unwrap_err().contains("at least 16"));
+    }
+
+    #[test]
+    fn thresholds_must_be_ordered() {
+        let cli = Cli::try_parse_from(["statuscast", "serve", "--disk-outage-pct", "50"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        assert!(args.settings().unwrap_err().contains("--disk-outage-pct"));
+    }
+}

@@ -1,0 +1,237 @@
+//! The status engine: merges what the sources report into one versioned snapshot.
+//!
+//! Every change goes through [`Engine`]: it derives the overall level, bumps the version,
+//! persists it, and only then publishes to the hub (and acknowledges an operator).
+//!
+//! Overall precedence, highest first:
+//! 1. an operator override (its level and message, whatever the components say);
+//! 2. the worst component level (see [`Level`]'s severity order), with a message naming the
+//!    components at that level;
+//! 3. with no components: operational.
+
+use crate::server::hub::Hub;
+use crate::server::persist::{PersistedState, StateFile};
+use crate::status::{ComponentStatus, Level, Override, Snapshot};
+use tokio::sync::Mutex;
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The overall level and message, by the precedence above.
+pub fn derive_overall(components: &[ComponentStatus], operator: Option<&Override>) -> (Level, String) {
+    if let Some(o) = operator {
+        return (o.level, o.message.clone());
+    }
+    let worst = components.iter().map(|c| c.level).max().unwrap_or(Level::Operational);
+    if worst == Level::Operational {
+        return (worst, worst.headline().to_string());
+    }
+    let names: Vec<&str> = components
+        .iter()
+        .filter(|c| c.level == worst)
+        .map(|c| c.name.as_str())
+        .collect();
+    (worst, format!("{}: {}", worst.label(), names.join(", ")))
+}
+
+struct EngineState {
+    current: Snapshot,
+}
+
+pub struct Engine {
+    state: Mutex<EngineState>,
+    hub: Hub,
+    store: StateFile,
+}
+
+impl Engine {
+    /// Starts from the persisted version and override; the first published snapshot gets the
+    /// next version, so no version is ever reused.
+    pub fn new(store: StateFile, persisted: PersistedState, hub: Hub) -> Self {
+        let (level, message) = derive_overall(&[], persisted.operator_override.as_ref());
+        let current = Snapshot {
+            version: persisted.version,
+            level,
+            message,
+            updated_at_ms: 0,
+            components: Vec::new(),
+            operator_override: persisted.operator_override,
+        };
+        Engine { state: Mutex::new(EngineState { current }), hub, store }
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Updates (or adds) these components, keyed by id. A component's `since_ms` is kept
+    /// while its level and reason stay the same.
+    pub async fn report_components(&self, reports: Vec<ComponentStatus>) -> Result<Snapshot, String> {
+        self.change(|snap, now| {
+            for mut report in reports {
+                match snap.components.iter_mut().find(|c| c.id == report.id) {
+                    Some(existing) => {
+                        if existing.level == report.level && existing.reason == report.reason {
+                            report.since_ms = existing.since_ms;
+                        } else {
+                            report.since_ms = now;
+                        }
+                        *existing = report;
+                    }
+                    None => {
+                        report.since_ms = now;
+                        snap.components.push(report);
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    /// Sets or clears the operator override.
+    pub async fn set_override(&self, operator: Option<(Level, String)>) -> Result<Snapshot, String> {
+        self.change(|snap, now| {
+            snap.operator_override = match operator {
+                None => None,
+                Some((level, message)) => {
+                    let same = snap
+                        .operator_override
+                        .as_ref()
+                        .is_some_and(|o| o.level == level && o.message == message);
+                    if same {
+                        snap.operator_override.clone()
+                    } else {
+                        Some(Override { level, message, set_at_ms: now })
+                    }
+                }
+            };
+        })
+        .await
+    }
+
+    pub async fn current(&self) -> Snapshot {
+        self.state.lock().await.current.clone()
+    }
+
+    /// Applies `edit` to a copy of the current snapshot. If anything visible changed, the
+    /// version is bumped and persisted, then the new snapshot is committed and published.
+    /// If persisting fails nothing changes.
+    async fn change(&self, edit: impl FnOnce(&mut Snapshot, i64)) -> Result<Snapshot, String> {
+        let mut state = self.state.lock().await;
+        let now = now_ms();
+        let mut next = state.current.clone();
+        edit(&mut next, now);
+        let (level, message) = derive_overall(&next.components, next.operator_override.as_ref());
+        next.level = level;
+        next.message = message;
+        if next == state.current && state.current.updated_at_ms != 0 {
+            return Ok(next);
+        }
+        next.version = state.current.version + 1;
+        next.updated_at_ms = now;
+        let persisted = PersistedState {
+            version: next.version,
+            operator_override: next.operator_override.clone(),
+        };
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.save(&persisted))
+            .await
+            .map_err(|e| format!("persisting the state failed: {e}"))??;
+        state.current = next.clone();
+        self.hub.publish(next.clone());
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(id: &str, level: Level) -> ComponentStatus {
+        ComponentStatus {
+            id: id.into(),
+            name: id.to_uppercase(),
+            group: None,
+            level,
+            reason: format!("{id} is {level}"),
+            since_ms: 0,
+        }
+    }
+
+    #[test]
+    fn overall_is_the_worst_component_naming_them() {
+        let cs = [
+            component("a", Level::Operational),
+            component("b", Level::PartialOutage),
+            component("c", Level::DegradedPerformance),
+            component("d", Level::PartialOutage),
+        ];
+        assert_eq!(derive_overall(&cs, None), (Level::PartialOutage, "Partial outage: B, D".into()));
+        assert_eq!(
+            derive_overall(&cs[..1], None),
+            (Level::Operational, "All systems operational".into())
+        );
+        assert_eq!(derive_overall(&[], None).0, Level::Operational);
+    }
+
+    #[test]
+    fn maintenance_is_outranked_by_real_failures() {
+        let cs = [component("a", Level::UnderMaintenance), component("b", Level::DegradedPerformance)];
+        assert_eq!(derive_overall(&cs, None).0, Level::DegradedPerformance);
+        assert_eq!(derive_overall(&cs[..1], None).0, Level::UnderMaintenance);
+    }
+
+    #[test]
+    fn the_operator_override_wins_both_ways() {
+        let o = Override { level: Level::Operational, message: "fine, really".into(), set_at_ms: 1 };
+        let cs = [component("a", Level::MajorOutage)];
+        assert_eq!(derive_overall(&cs, Some(&o)), (Level::Operational, "fine, really".into()));
+        let o = Override { level: Level::MajorOutage, message: "we know".into(), set_at_ms: 1 };
+        assert_eq!(derive_overall(&[], Some(&o)).0, Level::MajorOutage);
+    }
+
+    async fn engine(dir: &std::path::Path) -> Engine {
+        let store = StateFile::open(dir).unwrap();
+        let persisted = store.load().unwrap();
+        let hub = Hub::new(Snapshot::unknown());
+        Engine::new(store, persisted, hub)
+    }
+
+    #[tokio::test]
+    async fn versions_bump_only_on_change_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path()).await;
+        let s1 = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(s1.version, 1);
+        let same = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(same.version, 1, "an identical report is not a change");
+        let s2 = e.set_override(Some((Level::MajorOutage, "down".into()))).await.unwrap();
+        assert_eq!((s2.version, s2.level), (2, Level::MajorOutage));
+        assert_eq!(e.hub().current().version(), 2);
+        drop(e);
+
+        let e = engine(dir.path()).await;
+        let s3 = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(s3.version, 3, "never reuses a version after restart");
+        assert_eq!(s3.level, Level::MajorOutage, "the override survives a restart");
+        let s4 = e.set_override(None).await.unwrap();
+        assert_eq!((s4.version, s4.level), (4, Level::Operational));
+    }
+
+    #[tokio::test]
+    async fn since_is_kept_while_a_component_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path()).await;
+        let first = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        let since = first.components[0].since_ms;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        e.report_components(vec![component("b", Level::Operational)]).await.unwrap();
+        let now = e.current().await;
+        assert_eq!(now.components[0].since_ms, since);
+        assert_eq!(now.components.len(), 2);
+    }
+}

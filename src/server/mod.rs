@@ -1,0 +1,180 @@
+//! Everything that runs only on the server (`ssr` feature).
+
+pub mod api;
+pub mod config;
+pub mod engine;
+pub mod host;
+pub mod hub;
+pub mod persist;
+pub mod sse;
+
+use crate::app::{shell, App};
+use axum::extract::FromRef;
+use axum::routing::get;
+use axum::Router;
+use config::{ServeArgs, Settings};
+use engine::Engine;
+use hub::Hub;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use persist::StateFile;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::compression::CompressionLayer;
+
+/// Shared by every handler and, through Leptos context, by server-side rendering.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub settings: Arc<Settings>,
+    pub hub: Hub,
+    pub engine: Arc<Engine>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The status a page is rendered with (server side): the hub's latest snapshot and the
+/// server's clock.
+pub fn current_view() -> Option<crate::status::StatusView> {
+    let state = use_context::<AppState>()?;
+    Some(crate::status::StatusView {
+        snapshot: (*state.hub.current().snapshot).clone(),
+        server_now_ms: engine::now_ms(),
+    })
+}
+
+/// Reads the runtime site settings: the Leptos.toml file if present, else environment
+/// variables and defaults. `LEPTOS_*` variables override the file either way.
+fn leptos_options(args: &ServeArgs) -> Result<LeptosOptions, String> {
+    let path = &args.leptos_config;
+    let conf = if path.exists() {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        leptos::config::get_config_from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+    } else {
+        get_configuration(None).map_err(|e| format!("site settings from the environment: {e}"))?.leptos_options
+    };
+    let mut options = conf;
+    if let Some(addr) = args.addr {
+        options.site_addr = addr;
+    }
+    Ok(options)
+}
+
+/// Samples host health now and then every interval, reporting through the engine.
+fn spawn_host_health(engine: Arc<Engine>, settings: Arc<Settings>) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(settings.host_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            report_host_health(&engine, &settings).await;
+        }
+    });
+}
+
+async fn report_host_health(engine: &Engine, settings: &Settings) {
+    let dir = settings.data_dir.clone();
+    let reports = match tokio::task::spawn_blocking(move || host::sample(&dir)).await {
+        Ok(Ok(sample)) => host::evaluate(&sample, &settings.thresholds),
+        Ok(Err(e)) => host::unreadable(&e),
+        Err(e) => host::unreadable(&e.to_string()),
+    };
+    if let Err(e) = engine.report_components(reports).await {
+        tracing::error!("host health not recorded: {e}");
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let leptos_options = state.leptos_options.clone();
+    // Compression for pages and assets; tower-http's default predicate never compresses
+    // text/event-stream, and the SSE route is added after the layer so it is not wrapped.
+    let app = Router::new()
+        .route(
+            "/api/v1/status",
+            get(api::get_status).post(api::set_override).delete(api::clear_override),
+        )
+        .route("/metrics", get(api::metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(CompressionLayer::new())
+        .route("/connect_to_sse", get(sse::connect_to_sse));
+    app.with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// `statuscast serve`.
+pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    let settings = Arc::new(args.settings()?);
+    let leptos_options = leptos_options(&args)?;
+    let store = StateFile::open(&settings.data_dir)?;
+    let persisted = store.load()?;
+    let hub = Hub::new(crate::status::Snapshot::unknown());
+    let engine = Arc::new(Engine::new(store, persisted, hub.clone()));
+    // The first page served already shows the real host status.
+    report_host_health(&engine, &settings).await;
+    spawn_host_health(engine.clone(), settings.clone());
+    hub.spawn_heartbeat(settings.heartbeat);
+
+    let addr = leptos_options.site_addr;
+    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine };
+    let app = router(state);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{local}");
+    tracing::info!(
+        "statuscast {} serving http://{local} (data: {}, operator API {})",
+        env!("CARGO_PKG_VERSION"),
+        settings.data_dir.display(),
+        if settings.admin_token.is_some() { "on" } else { "off" }
+    );
+
+    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+    let graceful = {
+        let hub = hub.clone();
+        async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: ending {} open streams", hub.open_streams());
+            hub.shutdown();
+            let _ = stopping_tx.send(true);
+        }
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
+    // Graceful shutdown waits for open connections; give them a moment, never forever.
+    let deadline = async move {
+        let _ = stopping_rx.wait_for(|s| *s).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    };
+    tokio::select! {
+        r = server => r.map_err(|e| e.to_string())?,
+        _ = deadline => tracing::warn!("connections still open after shutdown began; exiting anyway"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! `/connect_to_sse`: the Server-Sent Events endpoint (WHATWG HTML §9.2).
+//!
+//! - `200`, `text/event-stream`, `Cache-Control: no-cache`, `X-Accel-Buffering: no`.
+//! - Each snapshot is one `status` event whose `id:` is the snapshot version.
+//! - A jittered `retry:` per client spreads reconnects after a restart.
+//! - `Last-Event-ID` (header, or `lastEventId` query for the first connect) equal to the
+//!   current version means the client is current: nothing is resent.
+//! - One shared ticker sends a `:` comment line to every stream as a heartbeat.
+//! - On shutdown every stream ends at once.
+
+use crate::server::hub::{Control, Published, StreamGuard};
+use crate::server::AppState;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::Stream;
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio_stream::wrappers::WatchStream;
+
+/// Encodes one event. `data` is split into one `data:` line per line, where CRLF, CR and LF
+/// all end a line. `id` and `event` must not hold line breaks (or NUL, for `id`): those
+/// characters are dropped so that no field can be injected.
+pub fn encode_event(id: Option<&str>, event: Option<&str>, data: &str) -> String {
+    let mut out = String::with_capacity(data.len() + 32);
+    if let Some(id) = id {
+        out.push_str("id: ");
+        out.extend(id.chars().filter(|c| !matches!(c, '\0' | '\r' | '\n')));
+        out.push('\n');
+    }
+    if let Some(event) = event {
+        out.push_str("event: ");
+        out.extend(event.chars().filter(|c| !matches!(c, '\r' | '\n')));
+        out.push('\n');
+    }
+    for line in split_lines(data) {
+        out.push_str("data: ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+/// Splits on CRLF, CR and LF, as an SSE parser does.
+fn split_lines(data: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(data);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        match s.find(['\r', '\n']) {
+            None => {
+                rest = None;
+                Some(s)
+            }
+            Some(i) => {
+                let skip = if s[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&s[i + skip..]);
+                Some(&s[..i])
+            }
+        }
+    })
+}
+
+/// `retry: N` with N drawn from `base ..= base + jitter` milliseconds.
+pub fn retry_field(base_ms: u64, jitter_ms: u64) -> String {
+    let ms = base_ms + if jitter_ms > 0 { fastrand::u64(0..=jitter_ms) } else { 0 };
+    format!("retry: {ms}\n\n")
+}
+
+static HEARTBEAT: Bytes = Bytes::from_static(b":\n\n");
+
+#[derive(Deserialize)]
+pub struct ConnectQuery {
+    /// For the first connection, where a browser cannot set `Last-Event-ID`.
+    #[serde(rename = "lastEventId")]
+    last_event_id: Option<String>,
+}
+
+/// The version a client says it has, from `Last-Event-ID` (preferred: browsers send it on
+/// every reconnect) or the `lastEventId` query. Anything that is not a number counts as none.
+fn client_version(headers: &HeaderMap, query: &ConnectQuery) -> Option<u64> {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .or(query.last_event_id.as_deref())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+pub async fn connect_to_sse(
+    State(state): State<AppState>,
+    Query(query): Query<ConnectQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let settings = &state.settings;
+    let hub = &state.hub;
+    let retry = retry_field(settings.sse_retry_ms, settings.sse_retry_jitter_ms);
+
+    // Shed load (or refuse during shutdown) the way browsers understand: 200 with a longer
+    // retry, then close. Any other status would make them stop reconnecting for good.
+    if hub.is_shut_down() || hub.open_streams() >= settings.max_streams {
+        let retry = retry_field(
+            settings.sse_retry_ms * 5,
+            settings.sse_retry_jitter_ms * 5,
+        );
+        return event_stream_response(Body::from(retry));
+    }
+
+    let mut latest = hub.subscribe();
+    let current = latest.borrow_and_update().clone();
+    let first = if client_version(&headers, &query) == Some(current.version()) {
+        Bytes::from(retry)
+    } else {
+        let mut buf = Vec::with_capacity(retry.len() + current.event.len());
+        buf.extend_from_slice(retry.as_bytes());
+        buf.extend_from_slice(&current.event);
+        Bytes::from(buf)
+    };
+    let stream = SseStream {
+        first: Some(first),
+        last_sent: current.version(),
+        latest: WatchStream::from_changes(latest),
+        control: WatchStream::from_changes(hub.control()),
+        _open: hub.stream_guard(),
+    };
+    event_stream_response(Body::from_stream(stream))
+}
+
+fn event_stream_response(body: Body) -> Response {
+    let mut res = Response::new(body);
+    *res.status_mut() = StatusCode::OK;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    res
+}
+
+/// One client's stream. Holds no timer and no task of its own: it wakes on the hub's
+/// latest-value channel and on the shared control channel (heartbeat, shutdown).
+struct SseStream {
+    first: Option<Bytes>,
+    last_sent: u64,
+    latest: WatchStream<Arc<Published>>,
+    control: WatchStream<Control>,
+    _open: StreamGuard,
+}
+
+impl Stream for SseStream {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(Ok(first)));
+        }
+        let mut beat = false;
+        match Pin::new(&mut self.control).poll_next(cx) {
+            Poll::Ready(Some(Control::Shutdown)) | Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(Some(Control::Beat(_))) => beat = true,
+            Poll::Pending => {}
+        }
+        loop {
+            match Pin::new(&mut self.latest).poll_next(cx) {
+                Poll::Ready(Some(p)) if p.version() > self.last_sent => {
+                    self.last_sent = p.version();
+                    // A status event also proves the stream alive: no heartbeat needed.
+                    return Poll::Ready(Some(Ok(p.event.clone())));
+                }
+                Poll::Ready(Some(_)) => continue,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => break,
+            }
+        }
+        if beat {
+            return Poll::Ready(Some(Ok(HEARTBEAT.clone())));
+        }
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_is_split_on_crlf_cr_and_lf() {
+        let ev = encode_event(Some("7"), Some("status"), "a\r\nb\rc\nd");
+        assert_eq!(ev, "id: 7\nevent: status\ndata: a\ndata: b\ndata: c\ndata: d\n\n");
+    }
+
+    #[test]
+    fn empty_and_trailing_lines_are_kept() {
+        assert_eq!(encode_event(None, None, ""), "data: \n\n");
+        assert_eq!(encode_event(None, None, "x\n"), "data: x\ndata: \n\n");
+        assert_eq!(encode_event(None, None, "\n\n"), "data: \ndata: \ndata: \n\n");
+    }
+
+    #[test]
+    fn id_and_event_cannot_inject_fields() {
+        let ev = encode_event(Some("1\nevent: evil\0"), Some("x\r\ndata: y"), "z");
+        assert_eq!(ev, "id: 1event: evil\nevent: xdata: y\ndata: z\n\n");
+        assert_eq!(ev.matches('\n').count(), 4);
+    }
+
+    #[test]
+    fn retry_is_jittered_within_bounds() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let r = retry_field(1000, 2000);
+            let ms: u64 = r.trim_start_matches("retry: ").trim().parse().unwrap();
+            assert!((1000..=3000).contains(&ms), "{ms}");
+            assert!(r.ends_with("\n\n"));
+            seen.insert(ms);
+        }
+        assert!(seen.len() > 50, "retries are spread, got {} distinct", seen.len());
+        assert_eq!(retry_field(1500, 0), "retry: 1500\n\n");
+    }
+
+    #[test]
+    fn client_version_prefers_the_header_and_ignores_garbage() {
+        let q = |v: Option<&str>| ConnectQuery { last_event_id: v.map(String::from) };
+        let mut h = HeaderMap::new();
+        assert_eq!(client_version(&h, &q(None)), None);
+        assert_eq!(client_version(&h, &q(Some("12"))), Some(12));
+        h.insert("last-event-id", HeaderValue::from_static("15"));
+        assert_eq!(client_version(&h, &q(Some("12"))), Some(15));
+        h.insert("last-event-id", HeaderValue::from_static("abc"));
+        assert_eq!(client_version(&h, &q(None)), None);
+        h.insert("last-event-id", HeaderValue::from_static("-3"));
+        assert_eq!(client_version(&h, &q(None)), None);
+    }
+}

@@ -1,0 +1,119 @@
+use super::Level;
+use serde::{Deserialize, Serialize};
+
+/// One component's current state, as the status engine decided it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentStatus {
+    /// Stable identifier (`host.disk`), used in URLs and the API.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Optional group the component is shown under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub level: Level,
+    /// Why it has that level, in words ("12 GiB free (48%)").
+    pub reason: String,
+    /// Unix time in milliseconds since when the level and reason have been what they are.
+    pub since_ms: i64,
+}
+
+/// An operator's override of the overall status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Override {
+    pub level: Level,
+    pub message: String,
+    pub set_at_ms: i64,
+}
+
+/// The whole status at one version. One type for every view: SSR, SSE and JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Monotonic; bumped on every change, persisted, never reused after a restart.
+    pub version: u64,
+    /// Overall level.
+    pub level: Level,
+    /// Overall message (the operator's, or one derived from the components).
+    pub message: String,
+    /// Unix time in milliseconds of the change that produced this version.
+    pub updated_at_ms: i64,
+    pub components: Vec<ComponentStatus>,
+    /// The operator override in force, if any.
+    #[serde(rename = "override", default, skip_serializing_if = "Option::is_none")]
+    pub operator_override: Option<Override>,
+}
+
+impl Snapshot {
+    /// The placeholder shown before anything is known (version 0 is never published).
+    pub fn unknown() -> Self {
+        Snapshot {
+            version: 0,
+            level: Level::Operational,
+            message: "Status not known yet".into(),
+            updated_at_ms: 0,
+            components: Vec::new(),
+            operator_override: None,
+        }
+    }
+}
+
+/// What a page is rendered from: the snapshot plus the server's clock at render time, so the
+/// browser can compute "updated N s ago" against the server's clock (and render exactly the
+/// same text during hydration as the server did).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub snapshot: Snapshot,
+    pub server_now_ms: i64,
+}
+
+/// "just now", "4 s ago", "3 min ago", ... for a past Unix time in milliseconds.
+pub fn ago(then_ms: i64, now_ms: i64) -> String {
+    let secs = ((now_ms - then_ms).max(0)) / 1000;
+    match secs {
+        0..=1 => "just now".into(),
+        2..=119 => format!("{secs} s ago"),
+        120..=7199 => format!("{} min ago", secs / 60),
+        7200..=172_799 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+/// "updated 4 s ago", or "never updated" before the first version.
+pub fn age_text(updated_at_ms: i64, now_ms: i64) -> String {
+    if updated_at_ms <= 0 {
+        return "never updated".into();
+    }
+    format!("updated {}", ago(updated_at_ms, now_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_text_picks_a_readable_unit() {
+        let t = 1_700_000_000_000;
+        assert_eq!(age_text(t, t + 500), "updated just now");
+        assert_eq!(age_text(t, t + 4_200), "updated 4 s ago");
+        assert_eq!(age_text(t, t + 180_000), "updated 3 min ago");
+        assert_eq!(age_text(t, t + 3 * 3_600_000), "updated 3 h ago");
+        assert_eq!(age_text(t, t + 5 * 86_400_000), "updated 5 days ago");
+        // A clock that runs behind never shows a negative age.
+        assert_eq!(age_text(t, t - 9_000), "updated just now");
+        assert_eq!(age_text(0, t), "never updated");
+    }
+
+    #[test]
+    fn snapshot_json_uses_the_override_key() {
+        let mut s = Snapshot::unknown();
+        s.operator_override = Some(Override {
+            level: Level::MajorOutage,
+            message: "down".into(),
+            set_at_ms: 1,
+        });
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["override"]["level"], "major_outage");
+        let back: Snapshot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s);
+    }
+}
