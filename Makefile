@@ -1,0 +1,62 @@
+# statuscast: `make run` serves the app on http://127.0.0.1:3000; `make test` runs every test.
+# Both install what is missing first (wasm32 target, cargo-leptos, wasm-bindgen-cli matching
+# Cargo.lock, npm packages, and for tests Debian's Chromium).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+# The site (wasm, JS, CSS, assets) is written here by cargo-leptos (site-root in Cargo.toml).
+SITE_ROOT := $(CURDIR)/target/site
+
+.PHONY: run test setup tools npm chromium build unit e2e bench-size clean
+
+run: setup
+	cargo leptos serve --release
+
+test: setup chromium unit build e2e
+
+setup: tools npm
+
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if [ "$$(cargo leptos --version 2>/dev/null | awk '{print $$2}')" != "$(CARGO_LEPTOS_VERSION)" ]; then \
+	  echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION)"; \
+	  cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION); fi
+	@if [ "$$(wasm-bindgen --version 2>/dev/null | awk '{print $$2}')" != "$(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
+
+npm: node_modules/.package-lock.json end2end/node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lock.json
+	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Unit tests (beside the code) and integration tests (tests/: a real server on an ephemeral port).
+unit:
+	cargo test --features ssr
+
+# Release build of the server and the hydrate bundle.
+build: setup
+	cargo leptos build --release
+	@wasm=$$(ls $(SITE_ROOT)/pkg/*.wasm); js=$$(ls $(SITE_ROOT)/pkg/*.js); \
+	  echo "hydrate bundle: wasm $$(stat -c %s $$wasm) B ($$(gzip -9c $$wasm | wc -c) B gzip), js $$(stat -c %s $$js) B ($$(gzip -9c $$js | wc -c) B gzip)"
+
+# End-to-end tests in Debian's Chromium against the release build.
+e2e:
+	cd end2end && STATUSCAST_BIN=$(TARGET_DIR)/release/statuscast LEPTOS_SITE_ROOT=$(SITE_ROOT) npx playwright test
+
+clean:
+	cargo clean
+	rm -rf node_modules end2end/node_modules data

@@ -1,0 +1,201 @@
+//! The JSON API, the operator override, persistence and the server-rendered page, against a
+//! real server.
+
+mod common;
+
+use common::{Server, TOKEN};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn status(server: &Server) -> Value {
+    reqwest::get(server.url("/api/v1/status")).await.unwrap().json().await.unwrap()
+}
+
+async fn post_raw(server: &Server, auth: Option<&str>, content_type: &str, body: &str) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .post(server.url("/api/v1/status"))
+        .header("content-type", content_type)
+        .body(body.to_string());
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let res = req.send().await.unwrap();
+    let code = res.status();
+    (code, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn get_status_has_an_etag_equal_to_the_version() {
+    let server = Server::start(&[]).await;
+    let res = reqwest::get(server.url("/api/v1/status")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(etag, format!("\"{}\"", body["version"]));
+    assert!(body["version"].as_u64().unwrap() >= 1);
+    let ids: Vec<&str> = body["components"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["host.disk", "host.memory", "host.load"]);
+
+    let res = reqwest::Client::new()
+        .get(server.url("/api/v1/status"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn the_override_sets_and_clears_with_new_versions() {
+    let server = Server::start(&[]).await;
+    let before = status(&server).await;
+    let v0 = before["version"].as_u64().unwrap();
+
+    let res = server.set_override("major_outage", "  Database unreachable  ").await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["version"], v0 + 1);
+    assert_eq!(body["level"], "major_outage");
+    assert_eq!(body["message"], "Database unreachable");
+    assert_eq!(body["override"]["level"], "major_outage");
+    assert_eq!(status(&server).await, body);
+
+    // The same override again is not a change.
+    let again: Value = server.set_override("major_outage", "Database unreachable").await.json().await.unwrap();
+    assert_eq!(again["version"], v0 + 1);
+
+    let res = reqwest::Client::new()
+        .delete(server.url("/api/v1/status"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cleared: Value = res.json().await.unwrap();
+    assert_eq!(cleared["version"], v0 + 2);
+    assert!(cleared.get("override").is_none());
+    assert_eq!(cleared["level"], before["level"]);
+}
+
+#[tokio::test]
+async fn rejected_requests_say_why_and_change_nothing() {
+    let server = Server::start(&[]).await;
+    let before = status(&server).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let json = "application/json";
+    let cases: Vec<(Option<&str>, &str, String, StatusCode, &str)> = vec![
+        (None, json, r#"{"level":"major_outage","message":"x"}"#.into(), StatusCode::UNAUTHORIZED, "missing Authorization"),
+        (Some("Bearer wrong-token-wrong-token!"), json, r#"{"level":"major_outage","message":"x"}"#.into(), StatusCode::UNAUTHORIZED, "invalid token"),
+        (Some("Basic abc"), json, r#"{"level":"major_outage","message":"x"}"#.into(), StatusCode::UNAUTHORIZED, "missing Authorization"),
+        (Some(&bearer), json, "{\"level\": ".into(), StatusCode::BAD_REQUEST, "invalid JSON body"),
+        (Some(&bearer), json, r#"{"level":"major_outage"}"#.into(), StatusCode::BAD_REQUEST, "missing field `message`"),
+        (Some(&bearer), json, r#"{"level":"major_outage","message":"x","colour":"red"}"#.into(), StatusCode::BAD_REQUEST, "unknown field"),
+        (Some(&bearer), json, r#"{"level":"on_fire","message":"x"}"#.into(), StatusCode::UNPROCESSABLE_ENTITY, "unknown level \"on_fire\""),
+        (Some(&bearer), json, r#"{"level":"major_outage","message":"   "}"#.into(), StatusCode::UNPROCESSABLE_ENTITY, "must not be empty"),
+        (Some(&bearer), json, format!(r#"{{"level":"major_outage","message":"{}"}}"#, "a".repeat(501)), StatusCode::UNPROCESSABLE_ENTITY, "at most 500"),
+        (Some(&bearer), "text/plain", r#"{"level":"major_outage","message":"x"}"#.into(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type"),
+    ];
+    for (auth, ct, body, code, needle) in cases {
+        let (got, err) = post_raw(&server, auth, ct, &body).await;
+        assert_eq!(got, code, "{body} → {err}");
+        let msg = err["error"].as_str().unwrap_or_else(|| panic!("JSON error for {body}: {err}"));
+        assert!(msg.contains(needle), "{msg:?} should contain {needle:?}");
+    }
+    let res = reqwest::Client::new().delete(server.url("/api/v1/status")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert_eq!(status(&server).await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn without_a_token_the_operator_api_is_disabled() {
+    let server = Server::start_without_token(&[]).await;
+    let before = status(&server).await;
+    let (code, err) = post_raw(&server, Some("Bearer anything-at-all-here"), "application/json", r#"{"level":"major_outage","message":"x"}"#).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert!(err["error"].as_str().unwrap().contains("disabled"), "{err}");
+    assert_eq!(status(&server).await, before);
+}
+
+#[tokio::test]
+async fn a_restart_keeps_the_override_and_never_reuses_a_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
+    first.set_override("partial_outage", "Replication lag").await;
+    let v1 = first.version().await;
+    first.terminate().await;
+
+    let second = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
+    let s = status(&second).await;
+    assert!(s["version"].as_u64().unwrap() > v1, "{} after {v1}", s["version"]);
+    assert_eq!(s["message"], "Replication lag");
+    assert_eq!(s["level"], "partial_outage");
+}
+
+#[tokio::test]
+async fn a_corrupt_state_file_stops_start_up_with_its_name_and_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    std::fs::write(&state, "{\"version\": 12,").unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_statuscast"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("state.json:1:"), "{err}");
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "{\"version\": 12,");
+}
+
+#[tokio::test]
+async fn bad_flags_are_refused_with_a_message() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_statuscast"))
+        .args(["serve", "--heartbeat", "soon"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--heartbeat") && err.contains("expected a duration"), "{err}");
+    let help = tokio::process::Command::new(env!("CARGO_BIN_EXE_statuscast")).arg("--help").output().await.unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("serve"));
+}
+
+#[tokio::test]
+async fn host_thresholds_decide_component_levels() {
+    // Every disk has less than 100% free, so this threshold makes the disk degraded.
+    let server = Server::start(&["--disk-degraded-pct", "100", "--disk-outage-pct", "0"]).await;
+    let s = status(&server).await;
+    let disk = s["components"].as_array().unwrap().iter().find(|c| c["id"] == "host.disk").unwrap().clone();
+    assert_eq!(disk["level"], "degraded_performance", "{disk}");
+    assert!(disk["reason"].as_str().unwrap().contains("% free"), "{disk}");
+    assert_eq!(s["level"], "degraded_performance");
+    assert_eq!(s["message"], "Degraded performance: Disk space");
+}
+
+#[tokio::test]
+async fn the_page_carries_the_status_without_javascript_and_escapes_text() {
+    let server = Server::start(&[]).await;
+    let hostile = "<script>alert('x')</script> & \"quotes\"";
+    server.set_override("partial_outage", hostile).await;
+    let version = server.version().await;
+    let res = reqwest::get(server.url("/")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"system-status\""), "{html}");
+    assert!(html.contains(&format!("data-version=\"{version}\"")), "{html}");
+    assert!(html.contains("data-level=\"partial_outage\""));
+    assert!(html.contains(">Partial outage<"));
+    assert!(html.contains("&lt;script&gt;alert("), "the message is escaped");
+    assert!(!html.contains("<script>alert("), "no raw script from the message");
+    assert!(html.contains("aria-live=\"polite\""));
+    assert!(html.contains("Disk space") && html.contains("Memory") && html.contains("CPU load"));
+
+    // Every page carries the partial, the 404 page too.
+    let res = reqwest::get(server.url("/no/such/page")).await.unwrap();
+    assert_eq!(res.status(), 404);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"system-status\"") && html.contains("Page not found"), "{html}");
+}

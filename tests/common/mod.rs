@@ -1,0 +1,313 @@
+//! Test helpers: a real `statuscast` server process on an ephemeral port, and a small SSE
+//! parser that follows the WHATWG rules, so tests read the stream the way a browser does.
+#![allow(dead_code)]
+
+use futures_util::StreamExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub addr: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_statuscast")
+}
+
+pub fn leptos_toml() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("Leptos.toml")
+}
+
+impl Server {
+    /// Starts a server with a fresh data directory, the operator token set, and `extra` flags.
+    pub async fn start(extra: &[&str]) -> Server {
+        Server::start_fresh(Some(TOKEN), extra).await
+    }
+
+    /// Starts a server with a fresh data directory and no operator token.
+    pub async fn start_without_token(extra: &[&str]) -> Server {
+        Server::start_fresh(None, extra).await
+    }
+
+    async fn start_fresh(token: Option<&str>, extra: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut s = Server::start_in(&dir, "127.0.0.1:0", token, extra).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
+    pub async fn start_in(data_dir: &Path, addr: &str, token: Option<&str>, extra: &[&str]) -> Server {
+        let mut cmd = Command::new(binary());
+        cmd.arg("serve")
+            .arg("--addr")
+            .arg(addr)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--leptos-config")
+            .arg(leptos_toml())
+            .args(extra)
+            .env_remove("STATUSCAST_ADMIN_TOKEN")
+            .env("STATUSCAST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(token) = token {
+            cmd.env("STATUSCAST_ADMIN_TOKEN", token);
+        }
+        let mut child = cmd.spawn().expect("spawn statuscast");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("server printed its address in time")
+            .unwrap()
+            .expect("server printed a line");
+        let base = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let addr = base.trim_start_matches("http://").to_string();
+        Server { child: Some(child), base, addr, data_dir: data_dir.to_path_buf(), _tmp: None }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id().unwrap() as i32
+    }
+
+    /// Sends SIGTERM and returns how long the process took to exit, and its exit status.
+    pub async fn terminate(&mut self) -> (Duration, std::process::ExitStatus) {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().unwrap() as i32;
+        let start = Instant::now();
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .expect("server exited within 10 s")
+            .unwrap();
+        (start.elapsed(), status)
+    }
+
+    pub async fn version(&self) -> u64 {
+        let v: serde_json::Value = reqwest::get(self.url("/api/v1/status")).await.unwrap().json().await.unwrap();
+        v["version"].as_u64().unwrap()
+    }
+
+    pub async fn open_streams(&self) -> u64 {
+        let text = reqwest::get(self.url("/metrics")).await.unwrap().text().await.unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("statuscast_sse_streams "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("metrics list statuscast_sse_streams")
+    }
+
+    pub async fn set_override(&self, level: &str, message: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.url("/api/v1/status"))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({ "level": level, "message": message }))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// One dispatched SSE event, or a comment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Event {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+    /// How many `data:` lines made up `data`.
+    pub data_lines: usize,
+}
+
+/// What the parser saw, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Event(Event),
+    Retry(u64),
+    Comment(String),
+}
+
+/// Reads an SSE response body and parses it into [`Item`]s (line ends CRLF, CR or LF;
+/// events dispatched only at a blank line).
+pub struct SseReader {
+    body: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buf: String,
+    pending: Event,
+    has_fields: bool,
+    pub raw: String,
+    pub ended: bool,
+}
+
+impl SseReader {
+    pub fn new(res: reqwest::Response) -> Self {
+        SseReader {
+            body: res.bytes_stream().boxed(),
+            buf: String::new(),
+            pending: Event::default(),
+            has_fields: false,
+            raw: String::new(),
+            ended: false,
+        }
+    }
+
+    /// The next item, or None if the stream ended or nothing came within `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<Item> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(item) = self.parse_one() {
+                return Some(item);
+            }
+            if self.ended {
+                return None;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.body.next()).await {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => {
+                    self.ended = true;
+                }
+                Ok(Some(Ok(chunk))) => {
+                    let text = std::str::from_utf8(&chunk).expect("SSE is UTF-8");
+                    self.raw.push_str(text);
+                    self.buf.push_str(text);
+                }
+            }
+        }
+    }
+
+    /// The next dispatched event, skipping retry and comments.
+    pub async fn next_event(&mut self, wait: Duration) -> Option<Event> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left).await? {
+                Item::Event(e) => return Some(e),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Reads until the stream ends (true) or `wait` passes (false).
+    pub async fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        while !self.ended {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            if self.next(left).await.is_none() && !self.ended {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn take_line(&mut self) -> Option<String> {
+        let i = self.buf.find(['\r', '\n'])?;
+        let line = self.buf[..i].to_string();
+        let skip = if self.buf[i..].starts_with("\r\n") {
+            2
+        } else if self.buf[i..].starts_with('\r') && i + 1 == self.buf.len() && !self.ended {
+            return None; // a CR at the end of the buffer may be half of a CRLF
+        } else {
+            1
+        };
+        self.buf.drain(..i + skip);
+        Some(line)
+    }
+
+    fn parse_one(&mut self) -> Option<Item> {
+        while let Some(line) = self.take_line() {
+            if line.is_empty() {
+                if self.has_fields {
+                    let mut e = std::mem::take(&mut self.pending);
+                    self.has_fields = false;
+                    if e.data_lines > 0 {
+                        e.data.pop(); // the trailing LF the spec strips
+                        return Some(Item::Event(e));
+                    }
+                }
+                continue;
+            }
+            if let Some(comment) = line.strip_prefix(':') {
+                return Some(Item::Comment(comment.to_string()));
+            }
+            let (field, value) = match line.find(':') {
+                Some(i) => {
+                    let v = &line[i + 1..];
+                    (&line[..i], v.strip_prefix(' ').unwrap_or(v))
+                }
+                None => (line.as_str(), ""),
+            };
+            match field {
+                "data" => {
+                    self.pending.data.push_str(value);
+                    self.pending.data.push('\n');
+                    self.pending.data_lines += 1;
+                    self.has_fields = true;
+                }
+                "event" => {
+                    self.pending.event = Some(value.to_string());
+                    self.has_fields = true;
+                }
+                "id" => {
+                    self.pending.id = Some(value.to_string());
+                    self.has_fields = true;
+                }
+                "retry" => {
+                    if let Ok(ms) = value.parse() {
+                        return Some(Item::Retry(ms));
+                    }
+                }
+                other => panic!("unexpected SSE field {other:?} in line {line:?}"),
+            }
+        }
+        None
+    }
+}
+
+/// Opens `/connect_to_sse` with optional extra headers.
+pub async fn connect(server: &Server, path_and_query: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = reqwest::Client::new().get(server.url(path_and_query));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+/// Polls `check` every 50 ms until it holds or `wait` passes.
+pub async fn eventually<F, Fut>(wait: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + wait;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
