@@ -1,4 +1,5 @@
 //! statuscast: a live status service. See README.md.
+#![recursion_limit = "256"]
 
 pub mod app;
 pub mod status;
