@@ -41,6 +41,9 @@ export class StatusServer {
       BIN,
       ['serve', '--addr', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir,
         '--leptos-config', join(ROOT, 'Leptos.toml'), '--sse-retry-ms', '300', '--sse-retry-jitter-ms', '300',
+        // Host health that a busy machine cannot flip mid-test, sampled once.
+        '--host-interval', '1h', '--load-degraded', '1000000', '--load-outage', '1000000',
+        '--disk-degraded-pct', '0', '--disk-outage-pct', '0', '--memory-degraded-pct', '0', '--memory-outage-pct', '0',
         ...this.extra],
       {
         env: { ...process.env, STATUSCAST_ADMIN_TOKEN: TOKEN, LEPTOS_SITE_ROOT: SITE_ROOT, STATUSCAST_LOG: 'warn' },

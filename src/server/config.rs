@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "statuscast", version, about = "Live system status, server-rendered and pushed over Server-Sent Events.")]
+#[command(name = "statuscast", version, args_override_self = true, about = "Live system status, server-rendered and pushed over Server-Sent Events.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -17,6 +17,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the status pages, the SSE stream and the API.
+    #[command(args_override_self = true)]
     Serve(ServeArgs),
 }
 
@@ -179,6 +180,13 @@ mod tests {
         let cli = Cli::try_parse_from(["statuscast", "serve", "--admin-token", "short"]).unwrap();
         let Command::Serve(args) = cli.command;
         assert!(args.settings().unwrap_err().contains("at least 16"));
+    }
+
+    #[test]
+    fn a_later_flag_overrides_an_earlier_one() {
+        let cli = Cli::try_parse_from(["statuscast", "serve", "--heartbeat", "1s", "--heartbeat", "2s"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.heartbeat, Duration::from_secs(2));
     }
 
     #[test]

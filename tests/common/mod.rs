@@ -11,6 +11,16 @@ use tokio::process::{Child, Command};
 
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 
+/// Host thresholds no machine reaches and no periodic re-sampling, so the real host's load
+/// (a busy CI machine) cannot change levels or versions under a test. Tests that exercise
+/// host health pass their own flags after these (a later flag wins).
+pub const STEADY_HOST: &[&str] = &[
+    "--host-interval", "1h",
+    "--disk-degraded-pct", "0", "--disk-outage-pct", "0",
+    "--memory-degraded-pct", "0", "--memory-outage-pct", "0",
+    "--load-degraded", "1000000", "--load-outage", "1000000",
+];
+
 pub struct Server {
     child: Option<Child>,
     pub base: String,
@@ -55,6 +65,7 @@ impl Server {
             .arg(data_dir)
             .arg("--leptos-config")
             .arg(leptos_toml())
+            .args(STEADY_HOST)
             .args(extra)
             .env_remove("STATUSCAST_ADMIN_TOKEN")
             .env("STATUSCAST_LOG", "warn")
