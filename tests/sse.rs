@@ -210,3 +210,41 @@ async fn sigterm_ends_every_stream_and_exits_within_a_second() {
         assert!(r.ends_within(Duration::from_secs(1)).await, "stream still open");
     }
 }
+
+#[tokio::test]
+async fn a_stalled_reader_is_dropped_after_the_stall_timeout() {
+    let server = Server::start(&["--stall-timeout", "1s", "--send-buffer", "8192"]).await;
+    // Shrink the stalled client's receive buffer so the server's send buffer fills quickly.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(server.addr.parse().unwrap()).await.unwrap();
+    stalled
+        .write_all(b"GET /connect_to_sse HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut healthy = SseReader::new(connect(&server, "/connect_to_sse", &[]).await);
+    healthy.next_event(WAIT).await.unwrap();
+    assert!(eventually(WAIT, || async { server.open_streams().await == 2 }).await);
+
+    let long = "y".repeat(490);
+    let mut i = 0;
+    let dropped = eventually(Duration::from_secs(20), || {
+        i += 1;
+        let message = format!("{i} {long}");
+        let server = &server;
+        async move {
+            let level = if i % 2 == 0 { "major_outage" } else { "partial_outage" };
+            assert_eq!(server.set_override(level, &message).await.status(), 200);
+            server.open_streams().await == 1
+        }
+    })
+    .await;
+    assert!(dropped, "the stalled stream was never dropped");
+    // The healthy one is still there and current.
+    let version = server.version().await;
+    let mut newest = 0;
+    while newest < version {
+        newest = healthy.next_event(WAIT).await.expect("healthy stream alive").id.unwrap().parse().unwrap();
+    }
+    drop(stalled);
+}

@@ -57,6 +57,16 @@ pub struct ServeArgs {
     #[arg(long, env = "STATUSCAST_MAX_STREAMS")]
     pub max_streams: Option<usize>,
 
+    /// A connection whose peer accepts no bytes for this long is closed (a stalled SSE
+    /// reader, a dead client behind a full socket buffer).
+    #[arg(long, env = "STATUSCAST_STALL_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub stall_timeout: Duration,
+
+    /// Send buffer of each connection's socket, in bytes (the kernel doubles it); bounds what
+    /// a stalled reader can hold. 0 leaves the kernel's autotuning.
+    #[arg(long, env = "STATUSCAST_SEND_BUFFER", default_value_t = 128 * 1024)]
+    pub send_buffer: usize,
+
     /// How often host health is sampled.
     #[arg(long, env = "STATUSCAST_HOST_INTERVAL", default_value = "10s", value_parser = parse_duration)]
     pub host_interval: Duration,
@@ -85,6 +95,8 @@ pub struct Settings {
     pub sse_retry_jitter_ms: u64,
     pub max_streams: usize,
     pub host_interval: Duration,
+    pub stall_timeout: Duration,
+    pub send_buffer: usize,
     pub thresholds: HostThresholds,
     pub data_dir: PathBuf,
 }
@@ -119,6 +131,8 @@ impl ServeArgs {
             sse_retry_jitter_ms: self.sse_retry_jitter_ms,
             max_streams: self.max_streams.unwrap_or_else(default_max_streams),
             host_interval: self.host_interval,
+            stall_timeout: self.stall_timeout,
+            send_buffer: self.send_buffer,
             thresholds: t,
             data_dir: self.data_dir.clone(),
         })

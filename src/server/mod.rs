@@ -5,6 +5,7 @@ pub mod config;
 pub mod engine;
 pub mod host;
 pub mod hub;
+pub mod listener;
 pub mod persist;
 pub mod sse;
 
@@ -147,6 +148,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = listener::GuardedListener::new(listener, settings.stall_timeout, settings.send_buffer);
     println!("listening on http://{local}");
     tracing::info!(
         "statuscast {} serving http://{local} (data: {}, operator API {})",
