@@ -248,3 +248,44 @@ async fn a_stalled_reader_is_dropped_after_the_stall_timeout() {
     }
     drop(stalled);
 }
+
+/// A stream requested on a keep-alive connection that already served a page or API request.
+async fn stream_on_a_reused_connection(server: &Server) -> reqwest::Response {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+    let res = client.get(server.url("/api/v1/status")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.bytes().await.unwrap();
+    client.get(server.url("/connect_to_sse")).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_stream_on_a_reused_connection_is_sent_to_a_connection_of_its_own() {
+    let server = Server::start(&[]).await;
+    let res = stream_on_a_reused_connection(&server).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    assert_eq!(res.headers()["connection"], "close");
+    let mut sse = SseReader::new(res);
+    match sse.next(WAIT).await {
+        Some(Item::Retry(ms)) => assert!(ms <= 50, "reconnect at once, got {ms}"),
+        other => panic!("expected a retry, got {other:?}"),
+    }
+    assert!(sse.ends_within(WAIT).await, "the connection is closed");
+    assert_eq!(server.open_streams().await, 0);
+}
+
+#[tokio::test]
+async fn with_own_connections_off_a_reused_connection_streams_too() {
+    let server = Server::start(&["--sse-own-connection", "false"]).await;
+    let version = server.version().await;
+    let res = stream_on_a_reused_connection(&server).await;
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    assert_eq!(res.headers()["x-accel-buffering"], "no");
+    let mut sse = SseReader::new(res);
+    let e = sse.next_event(WAIT).await.expect("the snapshot");
+    assert_eq!(e.id, Some(version.to_string()));
+    assert_eq!(server.open_streams().await, 1);
+    server.set_override("major_outage", "through hyper").await;
+    let e = sse.next_event(WAIT).await.expect("the change");
+    assert_eq!(snapshot_of(&e)["message"], "through hyper");
+}

@@ -52,6 +52,13 @@ pub struct ServeArgs {
     #[arg(long, env = "STATUSCAST_SSE_RETRY_JITTER_MS", default_value_t = 2000)]
     pub sse_retry_jitter_ms: u64,
 
+    /// Serve each SSE stream on a connection of its own: a stream requested on a keep-alive
+    /// connection (one that already carried page requests) is told to reconnect at once and
+    /// that connection is closed, so the stream costs a few hundred bytes instead of the
+    /// ~25 KiB of buffers a general HTTP connection holds.
+    #[arg(long, env = "STATUSCAST_SSE_OWN_CONNECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub sse_own_connection: bool,
+
     /// Most SSE streams held at once; more are told to retry later. Default: the open-file
     /// limit less a reserve.
     #[arg(long, env = "STATUSCAST_MAX_STREAMS")]
@@ -94,6 +101,7 @@ pub struct Settings {
     pub sse_retry_ms: u64,
     pub sse_retry_jitter_ms: u64,
     pub max_streams: usize,
+    pub sse_own_connection: bool,
     pub host_interval: Duration,
     pub stall_timeout: Duration,
     pub send_buffer: usize,
@@ -130,6 +138,7 @@ impl ServeArgs {
             sse_retry_ms: self.sse_retry_ms,
             sse_retry_jitter_ms: self.sse_retry_jitter_ms,
             max_streams: self.max_streams.unwrap_or_else(default_max_streams),
+            sse_own_connection: self.sse_own_connection,
             host_interval: self.host_interval,
             stall_timeout: self.stall_timeout,
             send_buffer: self.send_buffer,

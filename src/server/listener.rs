@@ -55,6 +55,15 @@ pub struct GuardedStream {
 }
 
 impl GuardedStream {
+    /// Waits until the socket has something to read (data, or the peer's close).
+    pub async fn readable(&self) -> io::Result<()> {
+        self.inner.readable().await
+    }
+
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.try_read(buf)
+    }
+
     fn on_write<T>(&mut self, cx: &mut Context<'_>, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match result {
             Poll::Ready(r) => {

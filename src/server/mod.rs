@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod config;
+pub mod conn;
 pub mod engine;
 pub mod host;
 pub mod hub;
@@ -20,7 +21,6 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use persist::StateFile;
 use std::sync::Arc;
-use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 
 /// Shared by every handler and, through Leptos context, by server-side rendering.
@@ -143,6 +143,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
 
     let addr = leptos_options.site_addr;
     let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine };
+    let state_for_conns = state.clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -157,26 +158,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         if settings.admin_token.is_some() { "on" } else { "off" }
     );
 
-    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
-    let graceful = {
+    let stop = {
         let hub = hub.clone();
         async move {
             shutdown_signal().await;
             tracing::info!("shutting down: ending {} open streams", hub.open_streams());
             hub.shutdown();
-            let _ = stopping_tx.send(true);
         }
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
-    // Graceful shutdown waits for open connections; give them a moment, never forever.
-    let deadline = async move {
-        let _ = stopping_rx.wait_for(|s| *s).await;
-        tokio::time::sleep(Duration::from_millis(700)).await;
-    };
-    tokio::select! {
-        r = server => r.map_err(|e| e.to_string())?,
-        _ = deadline => tracing::warn!("connections still open after shutdown began; exiting anyway"),
-    }
+    conn::serve(listener, app, state_for_conns, stop).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -83,51 +83,71 @@ pub struct ConnectQuery {
 
 /// The version a client says it has, from `Last-Event-ID` (preferred: browsers send it on
 /// every reconnect) or the `lastEventId` query. Anything that is not a number counts as none.
-fn client_version(headers: &HeaderMap, query: &ConnectQuery) -> Option<u64> {
-    headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .or(query.last_event_id.as_deref())
-        .and_then(|v| v.trim().parse::<u64>().ok())
+pub fn client_version(header: Option<&str>, query: Option<&str>) -> Option<u64> {
+    header.or(query).and_then(|v| v.trim().parse::<u64>().ok())
 }
 
+/// What a new stream starts with: either a stream to serve, or (shutting down, or at the
+/// stream limit) a body that tells the browser to retry later and ends.
+pub enum Session {
+    Stream(SseStream),
+    Shed(Bytes),
+}
+
+impl Session {
+    pub fn open(state: &AppState, client_version: Option<u64>) -> Session {
+        let settings = &state.settings;
+        let hub = &state.hub;
+        // Shed load (or refuse during shutdown) the way browsers understand: 200 with a
+        // longer retry, then close. Any other status would make them stop reconnecting.
+        if hub.is_shut_down() || hub.open_streams() >= settings.max_streams {
+            let retry = retry_field(settings.sse_retry_ms * 5, settings.sse_retry_jitter_ms * 5);
+            return Session::Shed(Bytes::from(retry));
+        }
+        let retry = retry_field(settings.sse_retry_ms, settings.sse_retry_jitter_ms);
+        let mut latest = hub.subscribe();
+        let current = latest.borrow_and_update().clone();
+        let first = if client_version == Some(current.version()) {
+            Bytes::from(retry)
+        } else {
+            let mut buf = Vec::with_capacity(retry.len() + current.event.len());
+            buf.extend_from_slice(retry.as_bytes());
+            buf.extend_from_slice(&current.event);
+            Bytes::from(buf)
+        };
+        Session::Stream(SseStream {
+            first: Some(first),
+            last_sent: current.version(),
+            latest: WatchStream::from_changes(latest),
+            control: WatchStream::from_changes(hub.control()),
+            _open: hub.stream_guard(),
+        })
+    }
+}
+
+/// The response head of a stream, for connections served without hyper (see `conn`).
+pub const RESPONSE_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nx-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n";
+
+/// The axum route, for a stream requested on a connection that hyper already serves (a
+/// browser reusing a keep-alive connection it fetched the page with). Such a connection
+/// carries hyper's buffers (~25 KiB) for as long as the stream lasts, so by default the
+/// client is told to reconnect at once, and the connection is closed: the browser's next
+/// attempt comes on a connection of its own, which `conn` serves with a few hundred bytes.
 pub async fn connect_to_sse(
     State(state): State<AppState>,
     Query(query): Query<ConnectQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let settings = &state.settings;
-    let hub = &state.hub;
-    let retry = retry_field(settings.sse_retry_ms, settings.sse_retry_jitter_ms);
-
-    // Shed load (or refuse during shutdown) the way browsers understand: 200 with a longer
-    // retry, then close. Any other status would make them stop reconnecting for good.
-    if hub.is_shut_down() || hub.open_streams() >= settings.max_streams {
-        let retry = retry_field(
-            settings.sse_retry_ms * 5,
-            settings.sse_retry_jitter_ms * 5,
-        );
-        return event_stream_response(Body::from(retry));
+    if state.settings.sse_own_connection {
+        let mut res = event_stream_response(Body::from(retry_field(10, 40)));
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return res;
     }
-
-    let mut latest = hub.subscribe();
-    let current = latest.borrow_and_update().clone();
-    let first = if client_version(&headers, &query) == Some(current.version()) {
-        Bytes::from(retry)
-    } else {
-        let mut buf = Vec::with_capacity(retry.len() + current.event.len());
-        buf.extend_from_slice(retry.as_bytes());
-        buf.extend_from_slice(&current.event);
-        Bytes::from(buf)
-    };
-    let stream = SseStream {
-        first: Some(first),
-        last_sent: current.version(),
-        latest: WatchStream::from_changes(latest),
-        control: WatchStream::from_changes(hub.control()),
-        _open: hub.stream_guard(),
-    };
-    event_stream_response(Body::from_stream(stream))
+    let header = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    match Session::open(&state, client_version(header, query.last_event_id.as_deref())) {
+        Session::Stream(stream) => event_stream_response(Body::from_stream(stream)),
+        Session::Shed(body) => event_stream_response(Body::from(body)),
+    }
 }
 
 fn event_stream_response(body: Body) -> Response {
@@ -142,7 +162,7 @@ fn event_stream_response(body: Body) -> Response {
 
 /// One client's stream. Holds no timer and no task of its own: it wakes on the hub's
 /// latest-value channel and on the shared control channel (heartbeat, shutdown).
-struct SseStream {
+pub struct SseStream {
     first: Option<Bytes>,
     last_sent: u64,
     latest: WatchStream<Arc<Published>>,
@@ -222,15 +242,12 @@ mod tests {
 
     #[test]
     fn client_version_prefers_the_header_and_ignores_garbage() {
-        let q = |v: Option<&str>| ConnectQuery { last_event_id: v.map(String::from) };
-        let mut h = HeaderMap::new();
-        assert_eq!(client_version(&h, &q(None)), None);
-        assert_eq!(client_version(&h, &q(Some("12"))), Some(12));
-        h.insert("last-event-id", HeaderValue::from_static("15"));
-        assert_eq!(client_version(&h, &q(Some("12"))), Some(15));
-        h.insert("last-event-id", HeaderValue::from_static("abc"));
-        assert_eq!(client_version(&h, &q(None)), None);
-        h.insert("last-event-id", HeaderValue::from_static("-3"));
-        assert_eq!(client_version(&h, &q(None)), None);
+        assert_eq!(client_version(None, None), None);
+        assert_eq!(client_version(None, Some("12")), Some(12));
+        assert_eq!(client_version(Some("15"), Some("12")), Some(15));
+        assert_eq!(client_version(Some("abc"), None), None);
+        assert_eq!(client_version(Some("abc"), Some("12")), None);
+        assert_eq!(client_version(Some("-3"), None), None);
+        assert_eq!(client_version(Some(" 7 "), None), Some(7));
     }
 }
