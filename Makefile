@@ -12,7 +12,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 # The site (wasm, JS, CSS, assets) is written here by cargo-leptos (site-root in Cargo.toml).
 SITE_ROOT := $(CURDIR)/target/site
 
-.PHONY: run test setup tools npm chromium build unit e2e bench-size clean
+.PHONY: run test setup tools npm chromium build unit e2e bench clean
 
 run: setup
 	cargo leptos serve --release
@@ -56,6 +56,11 @@ build: setup
 # End-to-end tests in Debian's Chromium against the release build.
 e2e:
 	cd end2end && STATUSCAST_BIN=$(TARGET_DIR)/release/statuscast LEPTOS_SITE_ROOT=$(SITE_ROOT) npx playwright test
+
+# statuscast and nchan side by side (installs nginx + libnginx-mod-nchan from Debian);
+# writes bench/RESULTS.md. Takes a few minutes. BENCH_SIZES="1000 10000 19000" by default.
+bench: setup chromium build
+	CARGO_TARGET_DIR=$(TARGET_DIR) bench/run.sh
 
 clean:
 	cargo clean

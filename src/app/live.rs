@@ -103,6 +103,9 @@ mod browser {
     use wasm_bindgen::JsCast;
     use web_sys::{Event, EventSource, MessageEvent};
 
+    /// How long a reconnect may take before the viewer is told about it.
+    const RECONNECT_GRACE: Duration = Duration::from_millis(400);
+
     fn browser_now_ms() -> i64 {
         js_sys::Date::now() as i64
     }
@@ -129,8 +132,20 @@ mod browser {
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_| live.stream.set(StreamState::Live));
         let watched = source.clone();
         let on_error = Closure::<dyn FnMut(Event)>::new(move |_| match watched.ready_state() {
-            EventSource::CONNECTING => live.stream.set(StreamState::Reconnecting),
             EventSource::CLOSED => live.stream.set(StreamState::Offline),
+            EventSource::CONNECTING => {
+                // A reconnect that succeeds at once (the server moving the stream to a
+                // connection of its own) is not worth a flicker: say so only if it lasts.
+                let source = watched.clone();
+                set_timeout(
+                    move || {
+                        if source.ready_state() == EventSource::CONNECTING {
+                            live.stream.set(StreamState::Reconnecting);
+                        }
+                    },
+                    RECONNECT_GRACE,
+                );
+            }
             _ => {}
         });
         let on_status = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {

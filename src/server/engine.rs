@@ -1,7 +1,12 @@
 //! The status engine: merges what the sources report into one versioned snapshot.
 //!
-//! Every change goes through [`Engine`]: it derives the overall level, bumps the version,
-//! persists it, and only then publishes to the hub (and acknowledges an operator).
+//! Every change goes through [`Engine`]: it derives the overall level, bumps the version and
+//! publishes to the hub; an operator's change is on disk before it is acknowledged.
+//!
+//! Versions are never reused across restarts without an fsync per change: the state file
+//! holds a *reserved* version, a high-water mark above every version published. Crossing it
+//! reserves the next [`VERSION_BLOCK`] (persisted before publishing); a restart starts above
+//! the reservation. So publishing never waits for the disk, except once per block.
 //!
 //! Overall precedence, highest first:
 //! 1. an operator override (its level and message, whatever the components say);
@@ -38,8 +43,13 @@ pub fn derive_overall(components: &[ComponentStatus], operator: Option<&Override
     (worst, format!("{}: {}", worst.label(), names.join(", ")))
 }
 
+/// How many versions one reservation covers.
+pub const VERSION_BLOCK: u64 = 1000;
+
 struct EngineState {
     current: Snapshot,
+    /// No published version is above this; it is on disk.
+    reserved: u64,
 }
 
 pub struct Engine {
@@ -49,8 +59,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts from the persisted version and override; the first published snapshot gets the
-    /// next version, so no version is ever reused.
+    /// Starts from the persisted reservation and override; the first published snapshot gets
+    /// a version above the reservation, so no version is ever reused.
     pub fn new(store: StateFile, persisted: PersistedState, hub: Hub) -> Self {
         let (level, message) = derive_overall(&[], persisted.operator_override.as_ref());
         let current = Snapshot {
@@ -61,7 +71,8 @@ impl Engine {
             components: Vec::new(),
             operator_override: persisted.operator_override,
         };
-        Engine { state: Mutex::new(EngineState { current }), hub, store }
+        let reserved = persisted.version;
+        Engine { state: Mutex::new(EngineState { current, reserved }), hub, store }
     }
 
     pub fn hub(&self) -> &Hub {
@@ -118,8 +129,9 @@ impl Engine {
     }
 
     /// Applies `edit` to a copy of the current snapshot. If anything visible changed, the
-    /// version is bumped and persisted, then the new snapshot is committed and published.
-    /// If persisting fails nothing changes.
+    /// version is bumped and the snapshot published. A change of the operator override is
+    /// persisted before this returns; if persisting fails, the change is not published (or,
+    /// when the disk fails after publishing, it is reported as an error and withdrawn).
     async fn change(&self, edit: impl FnOnce(&mut Snapshot, i64)) -> Result<Snapshot, String> {
         let mut state = self.state.lock().await;
         let now = now_ms();
@@ -133,17 +145,40 @@ impl Engine {
         }
         next.version = state.current.version + 1;
         next.updated_at_ms = now;
+        let override_changed = next.operator_override != state.current.operator_override;
+        if next.version > state.reserved {
+            let reserved = next.version + VERSION_BLOCK - 1;
+            self.persist(reserved, &next).await?;
+            state.reserved = reserved;
+            state.current = next.clone();
+            self.hub.publish(next.clone());
+            return Ok(next);
+        }
+        let previous = std::mem::replace(&mut state.current, next.clone());
+        self.hub.publish(next.clone());
+        if override_changed {
+            if let Err(e) = self.persist(state.reserved, &next).await {
+                // Withdraw: viewers get the previous state again, under a newer version.
+                let mut back = previous;
+                back.version = next.version + 1;
+                back.updated_at_ms = now_ms();
+                state.current = back.clone();
+                self.hub.publish(back);
+                return Err(e);
+            }
+        }
+        Ok(next)
+    }
+
+    async fn persist(&self, reserved: u64, snapshot: &Snapshot) -> Result<(), String> {
         let persisted = PersistedState {
-            version: next.version,
-            operator_override: next.operator_override.clone(),
+            version: reserved,
+            operator_override: snapshot.operator_override.clone(),
         };
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.save(&persisted))
             .await
-            .map_err(|e| format!("persisting the state failed: {e}"))??;
-        state.current = next.clone();
-        self.hub.publish(next.clone());
-        Ok(next)
+            .map_err(|e| format!("persisting the state failed: {e}"))?
     }
 }
 
@@ -212,14 +247,31 @@ mod tests {
         let s2 = e.set_override(Some((Level::MajorOutage, "down".into()))).await.unwrap();
         assert_eq!((s2.version, s2.level), (2, Level::MajorOutage));
         assert_eq!(e.hub().current().version(), 2);
+        let on_disk = StateFile::open(dir.path()).unwrap().load().unwrap();
+        assert_eq!(on_disk.version, VERSION_BLOCK, "a block of versions is reserved");
+        assert_eq!(on_disk.operator_override.unwrap().message, "down", "the override is on disk");
         drop(e);
 
         let e = engine(dir.path()).await;
         let s3 = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
-        assert_eq!(s3.version, 3, "never reuses a version after restart");
+        assert_eq!(s3.version, VERSION_BLOCK + 1, "starts above the reservation after a restart");
         assert_eq!(s3.level, Level::MajorOutage, "the override survives a restart");
         let s4 = e.set_override(None).await.unwrap();
-        assert_eq!((s4.version, s4.level), (4, Level::Operational));
+        assert_eq!((s4.version, s4.level), (VERSION_BLOCK + 2, Level::Operational));
+        assert!(StateFile::open(dir.path()).unwrap().load().unwrap().operator_override.is_none());
+    }
+
+    #[tokio::test]
+    async fn crossing_the_reservation_reserves_the_next_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path()).await;
+        for i in 0..(VERSION_BLOCK + 5) {
+            let level = if i % 2 == 0 { Level::MajorOutage } else { Level::PartialOutage };
+            e.set_override(Some((level, format!("m{i}")))).await.unwrap();
+        }
+        assert_eq!(e.current().await.version, VERSION_BLOCK + 5);
+        let on_disk = StateFile::open(dir.path()).unwrap().load().unwrap();
+        assert_eq!(on_disk.version, 2 * VERSION_BLOCK);
     }
 
     #[tokio::test]

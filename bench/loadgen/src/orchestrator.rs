@@ -14,6 +14,8 @@
 //!   --rate R               new streams per second while ramping (default 5000)
 //!   --per-proc N           streams per worker process (default 9500; 20,000 files each here)
 //!   --churn K              after the measurement, K more connect/disconnect cycles
+//!   --src-base I           first source address index (127.0.0.0/8; default 2); give each
+//!                          scenario its own range so no port is still in TIME_WAIT
 
 use crate::{now_us, Flags};
 use std::process::Stdio;
@@ -149,6 +151,7 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     let rate: f64 = f.num("rate", 5000.0)?;
     let per_proc: usize = f.num("per-proc", 9500)?;
     let churn: usize = f.num("churn", 0)?;
+    let src_base: u32 = f.num("src-base", 2)?;
     let ticks_per_s = 100.0; // USER_HZ on Linux
 
     let (idle_rss, _) = proc_usage(&pids);
@@ -163,7 +166,7 @@ pub async fn run(args: &[String]) -> Result<(), String> {
             .arg("worker")
             .args(["--target", &target, "--path", &path])
             .args(["--streams", &share.to_string(), "--rate", &(rate / procs as f64).to_string()])
-            .args(["--first-src", &(2 + p * 4).to_string(), "--src-count", &srcs.to_string()])
+            .args(["--first-src", &(src_base + p as u32 * 1000).to_string(), "--src-count", &srcs.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)

@@ -28,12 +28,15 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     let path = f.req("path")?.to_string();
     let streams: usize = f.num("streams", 1000)?;
     let rate: f64 = f.num("rate", 5000.0)?;
-    let first_src: u8 = f.num("first-src", 2)?;
-    let src_count: u8 = f.num("src-count", 1)?;
+    let first_src: u32 = f.num("first-src", 2)?;
+    let src_count: u32 = f.num("src-count", 1)?;
+    let mut cycle = 0u32;
 
     let shared = Arc::new(Shared { delays: Mutex::new(HashMap::new()), dropped: AtomicUsize::new(0) });
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     let mut open = Some(connect_all(&shared, target, &path, streams, rate, first_src, src_count).await);
+    // Each new cycle connects from fresh source addresses: the last cycle's ports are still
+    // in TIME_WAIT on the old ones.
 
     while let Ok(Some(line)) = stdin.next_line().await {
         let mut words = line.split_whitespace();
@@ -66,7 +69,9 @@ pub async fn run(args: &[String]) -> Result<(), String> {
             }
             Some("connect") => {
                 if open.is_none() {
-                    open = Some(connect_all(&shared, target, &path, streams, rate, first_src, src_count).await);
+                    cycle += 1;
+                    let first = first_src + cycle * src_count;
+                    open = Some(connect_all(&shared, target, &path, streams, rate, first, src_count).await);
                 }
             }
             _ => {}
@@ -83,8 +88,8 @@ async fn connect_all(
     path: &str,
     streams: usize,
     rate: f64,
-    first_src: u8,
-    src_count: u8,
+    first_src: u32,
+    src_count: u32,
 ) -> Open {
     let (stop, stop_rx) = watch::channel(false);
     let (ok_tx, mut ok_rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
@@ -96,7 +101,7 @@ async fn connect_all(
     let start = tokio::time::Instant::now();
     for i in 0..streams {
         tokio::time::sleep_until(start + interval * i as u32).await;
-        let src = Ipv4Addr::new(127, 0, 0, first_src + (i % src_count.max(1) as usize) as u8);
+        let src = loopback(first_src + (i as u32 % src_count.max(1)));
         let shared = shared.clone();
         let request = request.clone();
         let ok_tx = ok_tx.clone();
@@ -205,6 +210,12 @@ async fn stream(
         buf.copy_within(keep_from..filled, 0);
         filled -= keep_from;
     }
+}
+
+/// The `index`-th address of 127.0.0.0/8 (index 2 is 127.0.0.2).
+fn loopback(index: u32) -> Ipv4Addr {
+    let i = index & 0x00ff_ffff;
+    Ipv4Addr::new(127, (i >> 16) as u8, (i >> 8) as u8, i as u8)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

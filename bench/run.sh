@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# `make bench`: statuscast and nchan side by side, same load client, same run.
+# Writes bench/out/results.jsonl and bench/RESULTS.md (+ bench/results.svg).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+SIZES=${BENCH_SIZES:-"1000 10000 19000"}
+CHANGES=${BENCH_CHANGES:-5}
+TOKEN=bench-token-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+mkdir -p "$OUT"
+: > "$OUT/results.jsonl"
+
+# --- peers and tools ---------------------------------------------------------------------
+if ! [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] || ! command -v nginx >/dev/null; then
+  echo "installing nginx and libnginx-mod-nchan (Debian)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light libnginx-mod-nchan >/dev/null
+fi
+cargo build --release --manifest-path bench/loadgen/Cargo.toml
+LOADGEN=$TARGET_DIR/release/loadgen
+SERVER=$TARGET_DIR/release/statuscast
+
+wasm=$(ls target/site/pkg/*.wasm); js=$(ls target/site/pkg/*.js)
+bundle_raw=$(( $(stat -c %s "$wasm") + $(stat -c %s "$js") ))
+bundle_gz=$(( $(gzip -9c "$wasm" | wc -c) + $(gzip -9c "$js" | wc -c) ))
+echo "hydrate bundle (wasm + JS): $bundle_raw B raw, $bundle_gz B gzip ($(( bundle_gz / 1024 )) KiB)"
+echo "{\"bundle\": {\"raw\": $bundle_raw, \"gzip\": $bundle_gz}}" >> "$OUT/results.jsonl"
+
+# --- servers -----------------------------------------------------------------------------
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+rm -rf "$OUT/data" "$OUT/nginx"; mkdir -p "$OUT/nginx/tmp"
+STATUSCAST_ADMIN_TOKEN=$TOKEN STATUSCAST_LOG=warn "$SERVER" serve --addr 127.0.0.1:4100 \
+  --data-dir "$OUT/data" --leptos-config Leptos.toml --host-interval 1h > "$OUT/statuscast.log" 2>&1 &
+sc_pid=$!; pids+=("$sc_pid")
+nginx -p "$OUT/nginx" -c "$ROOT/bench/nchan.conf" > "$OUT/nginx.log" 2>&1 &
+ng_pid=$!; pids+=("$ng_pid")
+for port in 4100 8090; do
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+done
+sleep 0.5
+ng_pids=$(pgrep -d, -f "nginx: (master|worker)" || true)
+echo "statuscast pid $sc_pid; nginx pids $ng_pids"
+
+scenario=0
+run() { # name target path trigger-args... ; runs one scenario, appends its JSON line
+  local name=$1 target=$2 path=$3 pidlist=$4; shift 4
+  scenario=$((scenario + 1))
+  "$LOADGEN" bench --name "$name" --target "$target" --path "$path" --pids "$pidlist" \
+    --changes "$CHANGES" --src-base $((2 + scenario * 20000)) "$@" | tee -a "$OUT/results.jsonl"
+}
+
+for n in $SIZES; do
+  echo "== $n streams"
+  churn=0; [ "$n" = "$(echo $SIZES | awk '{print $NF}')" ] && churn=4
+  run statuscast 127.0.0.1:4100 /connect_to_sse "$sc_pid" --streams "$n" --trigger statuscast --token "$TOKEN" --churn "$churn"
+  run nchan 127.0.0.1:8090 /sub "$ng_pids" --streams "$n" --trigger nchan --pub-path /pub
+done
+
+# --- browser: 20 pages, change-to-DOM ----------------------------------------------------
+echo "== 20 browser pages"
+(cd end2end && STATUSCAST_BIN=$SERVER LEPTOS_SITE_ROOT=$ROOT/target/site \
+  npx playwright test --config playwright.bench.config.ts 2>&1) | tee "$OUT/browser.log"
+grep -o '{"browser".*}' "$OUT/browser.log" >> "$OUT/results.jsonl" || echo "no browser result"
+
+python3 bench/report.py "$OUT/results.jsonl" bench/RESULTS.md bench/results.svg
+echo "wrote bench/RESULTS.md and bench/results.svg"
