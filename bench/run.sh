@@ -28,37 +28,45 @@ bundle_gz=$(( $(gzip -9c "$wasm" | wc -c) + $(gzip -9c "$js" | wc -c) ))
 echo "hydrate bundle (wasm + JS): $bundle_raw B raw, $bundle_gz B gzip ($(( bundle_gz / 1024 )) KiB)"
 echo "{\"bundle\": {\"raw\": $bundle_raw, \"gzip\": $bundle_gz}}" >> "$OUT/results.jsonl"
 
-# --- servers -----------------------------------------------------------------------------
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+# --- servers: started fresh for every size, so "idle" is a fresh process's RSS -------------
+sc_pid=""; ng_pid=""
+stop_servers() {
+  for p in $sc_pid $ng_pid; do kill "$p" 2>/dev/null || true; done
+  for p in $sc_pid $ng_pid; do wait "$p" 2>/dev/null || true; done
+  sc_pid=""; ng_pid=""
+}
+trap stop_servers EXIT
 
-rm -rf "$OUT/data" "$OUT/nginx"; mkdir -p "$OUT/nginx/tmp"
-STATUSCAST_ADMIN_TOKEN=$TOKEN STATUSCAST_LOG=warn "$SERVER" serve --addr 127.0.0.1:4100 \
-  --data-dir "$OUT/data" --leptos-config Leptos.toml --host-interval 1h > "$OUT/statuscast.log" 2>&1 &
-sc_pid=$!; pids+=("$sc_pid")
-nginx -p "$OUT/nginx" -c "$ROOT/bench/nchan.conf" > "$OUT/nginx.log" 2>&1 &
-ng_pid=$!; pids+=("$ng_pid")
-for port in 4100 8090; do
-  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-done
-sleep 0.5
-ng_pids=$(pgrep -d, -f "nginx: (master|worker)" || true)
-echo "statuscast pid $sc_pid; nginx pids $ng_pids"
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; }
+
+start_servers() {
+  rm -rf "$OUT/data" "$OUT/nginx"; mkdir -p "$OUT/nginx/tmp"
+  STATUSCAST_ADMIN_TOKEN=$TOKEN STATUSCAST_LOG=warn "$SERVER" serve --addr 127.0.0.1:4100 \
+    --data-dir "$OUT/data" --leptos-config Leptos.toml --host-interval 1h >> "$OUT/statuscast.log" 2>&1 &
+  sc_pid=$!
+  nginx -p "$OUT/nginx" -c "$ROOT/bench/nchan.conf" >> "$OUT/nginx.log" 2>&1 &
+  ng_pid=$!
+  wait_port 4100; wait_port 8090; sleep 0.5
+  ng_pids=$(pgrep -d, -f "nginx: (master|worker)" || true)
+  echo "statuscast pid $sc_pid; nginx pids $ng_pids"
+}
 
 scenario=0
-run() { # name target path trigger-args... ; runs one scenario, appends its JSON line
+run() { # name target path pids args... ; one scenario, appends its JSON line
   local name=$1 target=$2 path=$3 pidlist=$4; shift 4
   scenario=$((scenario + 1))
   "$LOADGEN" bench --name "$name" --target "$target" --path "$path" --pids "$pidlist" \
     --changes "$CHANGES" --src-base $((2 + scenario * 20000)) "$@" | tee -a "$OUT/results.jsonl"
 }
 
+last_size=$(echo $SIZES | awk '{print $NF}')
 for n in $SIZES; do
   echo "== $n streams"
-  churn=0; [ "$n" = "$(echo $SIZES | awk '{print $NF}')" ] && churn=4
+  start_servers
+  churn=0; [ "$n" = "$last_size" ] && churn=4
   run statuscast 127.0.0.1:4100 /connect_to_sse "$sc_pid" --streams "$n" --trigger statuscast --token "$TOKEN" --churn "$churn"
   run nchan 127.0.0.1:8090 /sub "$ng_pids" --streams "$n" --trigger nchan --pub-path /pub
+  stop_servers
 done
 
 # --- browser: 20 pages, change-to-DOM ----------------------------------------------------

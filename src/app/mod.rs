@@ -10,8 +10,6 @@ pub use system_status::SystemStatus;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -41,24 +39,49 @@ pub fn App() -> impl IntoView {
         format!("{} · statuscast", level.label())
     };
 
+    let page = match Page::current() {
+        Page::Status => status_page::StatusPage().into_any(),
+        Page::NotFound => NotFound().into_any(),
+    };
+
     view! {
         <Stylesheet id="leptos" href="/pkg/statuscast.css"/>
         <Title text=title/>
-        <Router>
-            <header class="site-header">
-                <a class="brand" href="/">"statuscast"</a>
-            </header>
-            <SystemStatus/>
-            <main>
-                <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=status_page::StatusPage/>
-                </Routes>
-            </main>
-            <footer class="site-footer">
-                "Live over Server-Sent Events · "
-                <a href="/api/v1/status">"JSON"</a>
-            </footer>
-        </Router>
+        <header class="site-header">
+            <a class="brand" href="/">"statuscast"</a>
+        </header>
+        <SystemStatus/>
+        <main>{page}</main>
+        <footer class="site-footer">
+            "Live over Server-Sent Events · "
+            <a href="/api/v1/status">"JSON"</a>
+        </footer>
+    }
+}
+
+/// The pages. Routing is by path, on the server (axum routes) and in the browser (the
+/// location at hydration); pages are full loads, so no client-side router is shipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    Status,
+    NotFound,
+}
+
+impl Page {
+    pub fn for_path(path: &str) -> Page {
+        match path {
+            "/" | "" => Page::Status,
+            _ => Page::NotFound,
+        }
+    }
+
+    /// The page for the request being rendered (server) or the document (browser).
+    fn current() -> Page {
+        #[cfg(feature = "ssr")]
+        let path = use_context::<axum::http::request::Parts>().map(|p| p.uri.path().to_string());
+        #[cfg(not(feature = "ssr"))]
+        let path = web_sys::window().and_then(|w| w.location().pathname().ok());
+        Page::for_path(path.as_deref().unwrap_or("/"))
     }
 }
 

@@ -10,7 +10,7 @@ pub mod listener;
 pub mod persist;
 pub mod sse;
 
-use crate::app::{shell, App};
+use crate::app::shell;
 use axum::extract::FromRef;
 use axum::routing::get;
 use axum::Router;
@@ -18,7 +18,6 @@ use config::{ServeArgs, Settings};
 use engine::Engine;
 use hub::Hub;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use persist::StateFile;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
@@ -91,12 +90,16 @@ async fn report_host_health(engine: &Engine, settings: &Settings) {
 }
 
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Leptos renders on tokio (leptos_routes would do this; the routes here are plain axum).
+    let _ = any_spawner::Executor::init_tokio();
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
     };
     let leptos_options = state.leptos_options.clone();
+    let page = leptos_axum::render_app_to_stream_with_context(context.clone(), move || {
+        shell(leptos_options.clone())
+    });
     // Compression for pages and assets; tower-http's default predicate never compresses
     // text/event-stream, and the SSE route is added after the layer so it is not wrapped.
     let app = Router::new()
@@ -106,7 +109,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
+        .route("/", get(move |req: axum::extract::Request| page(req)))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(CompressionLayer::new())
         .route("/connect_to_sse", get(sse::connect_to_sse));
