@@ -8,6 +8,7 @@ mod system_status;
 pub use live::{LiveStatus, StreamState};
 pub use system_status::SystemStatus;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 
@@ -40,8 +41,8 @@ pub fn App() -> impl IntoView {
     };
 
     let page = match Page::current() {
-        Page::Status => status_page::StatusPage().into_any(),
-        Page::NotFound => NotFound().into_any(),
+        Page::Status => Either::Left(status_page::StatusPage()),
+        Page::NotFound => Either::Right(NotFound()),
     };
 
     view! {

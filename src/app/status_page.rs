@@ -1,7 +1,7 @@
 //! The status page: every component with its level and reason, grouped, live.
 
 use super::live::LiveStatus;
-use crate::status::{ago, ComponentStatus, Level};
+use crate::status::{ago, ComponentStatus};
 use leptos::prelude::*;
 
 /// Components in groups, keeping the order in which groups first appear.
@@ -21,72 +21,78 @@ fn grouped(components: &[ComponentStatus]) -> Vec<(String, Vec<ComponentStatus>)
 pub fn StatusPage() -> impl IntoView {
     let live = LiveStatus::expect();
     let snap = live.snapshot;
+    // Rebuilt when any component changes (a handful of rows; no keyed diffing shipped).
     let groups = Memo::new(move |_| snap.with(|s| grouped(&s.components)));
-    let operator = Memo::new(move |_| snap.with(|s| s.operator_override.clone()));
+    let operator = Memo::new(move |_| snap.with(|s| s.operator_override.as_ref().map(|o| o.set_at_ms)));
 
     view! {
         <h1>"System status"</h1>
         <Show when=move || operator.with(Option::is_some)>
             <p class="override-note">
                 "An operator set the overall status "
-                {move || operator.with(|o| o.as_ref().map(|o| ago(o.set_at_ms, live.now_ms.get())))}
+                {move || operator.get().map(|at| ago(at, live.now_ms.get()))}
                 "."
             </p>
         </Show>
-        <For
-            each=move || groups.get()
-            key=|(name, _)| name.clone()
-            children=move |(name, _)| {
-                let name_for_list = name.clone();
-                let components = Memo::new(move |_| {
-                    groups.with(|gs| {
-                        gs.iter()
-                            .find(|(g, _)| *g == name_for_list)
-                            .map(|(_, cs)| cs.clone())
-                            .unwrap_or_default()
-                    })
-                });
-                view! {
-                    <section class="component-group">
-                        <h2>{name}</h2>
-                        <ul class="components">
-                            <For
-                                each=move || components.get()
-                                key=|c| c.id.clone()
-                                children=move |c| view! { <ComponentRow id=c.id/> }
-                            />
-                        </ul>
-                    </section>
-                }
-            }
-        />
+        {move || {
+            groups
+                .get()
+                .into_iter()
+                .map(|(name, components)| {
+                    view! {
+                        <section class="component-group">
+                            <h2>{name}</h2>
+                            <ul class="components">
+                                {components.into_iter().map(component_row).collect_view()}
+                            </ul>
+                        </section>
+                    }
+                })
+                .collect_view()
+        }}
     }
 }
 
-#[component]
-fn ComponentRow(id: String) -> impl IntoView {
+fn component_row(c: ComponentStatus) -> impl IntoView {
     let live = LiveStatus::expect();
-    let snap = live.snapshot;
-    let component = Memo::new(move |_| snap.with(|s| s.components.iter().find(|c| c.id == id).cloned()));
-    let field = move |f: fn(&ComponentStatus) -> String| move || component.with(|c| c.as_ref().map(f).unwrap_or_default());
-    let level = move || component.with(|c| c.as_ref().map_or(Level::Operational, |c| c.level));
-
+    let since = c.since_ms;
     view! {
         <li
-            class=move || format!("component level-{}", level().as_str())
-            data-component=field(|c| c.id.clone())
-            data-level=move || level().as_str()
+            class=format!("component level-{}", c.level.as_str())
+            data-component=c.id
+            data-level=c.level.as_str()
         >
-            <span class="component-icon" aria-hidden="true">{move || level().icon()}</span>
-            <span class="component-name">{field(|c| c.name.clone())}</span>
-            <span class="component-level">{move || level().label()}</span>
-            <span class="component-reason">{field(|c| c.reason.clone())}</span>
-            <span class="component-since">
-                {move || {
-                    let since = component.with(|c| c.as_ref().map(|c| c.since_ms).unwrap_or(0));
-                    format!("changed {}", ago(since, live.now_ms.get()))
-                }}
-            </span>
+            <span class="component-icon" aria-hidden="true">{c.level.icon()}</span>
+            <span class="component-name">{c.name}</span>
+            <span class="component-level">{c.level.label()}</span>
+            <span class="component-reason">{c.reason}</span>
+            <span class="component-since">{move || format!("changed {}", ago(since, live.now_ms.get()))}</span>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Level;
+
+    fn c(id: &str, group: Option<&str>) -> ComponentStatus {
+        ComponentStatus {
+            id: id.into(),
+            name: id.into(),
+            group: group.map(Into::into),
+            level: Level::Operational,
+            reason: String::new(),
+            since_ms: 0,
+        }
+    }
+
+    #[test]
+    fn groups_keep_first_appearance_order() {
+        let cs = [c("a", Some("Web")), c("b", None), c("c", Some("Web")), c("d", Some("Host"))];
+        let g = grouped(&cs);
+        let names: Vec<(&str, Vec<&str>)> =
+            g.iter().map(|(n, l)| (n.as_str(), l.iter().map(|c| c.id.as_str()).collect())).collect();
+        assert_eq!(names, vec![("Web", vec!["a", "c"]), ("Components", vec!["b"]), ("Host", vec!["d"])]);
     }
 }
