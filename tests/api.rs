@@ -188,6 +188,7 @@ async fn the_page_carries_the_status_without_javascript_and_escapes_text() {
     assert!(html.contains(&format!("data-version=\"{version}\"")), "{html}");
     assert!(html.contains("data-level=\"partial_outage\""));
     assert!(html.contains(">Partial outage<"));
+    assert!(html.contains("<title>Partial outage · statuscast</title>"), "the title carries the level");
     assert!(html.contains("&lt;script&gt;alert("), "the message is escaped");
     assert!(!html.contains("<script>alert("), "no raw script from the message");
     assert!(html.contains("aria-live=\"polite\""));

@@ -10,19 +10,29 @@ pub use system_status::SystemStatus;
 
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 
+/// The document title for a level ("Partial outage · statuscast").
+pub fn title_for(level: crate::status::Level) -> String {
+    format!("{} · statuscast", level.label())
+}
+
+/// The HTML document around the app (server only: the browser hydrates the body).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let title = crate::server::current_view().map(|v| title_for(v.snapshot.level));
+    #[cfg(not(feature = "ssr"))]
+    let title: Option<String> = None;
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <title>{title.unwrap_or_else(|| "statuscast".into())}</title>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link id="leptos" rel="stylesheet" href="/pkg/statuscast.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -33,12 +43,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
     let live = LiveStatus::provide();
-    let title = move || {
-        let level = live.snapshot.with(|s| s.level);
-        format!("{} · statuscast", level.label())
-    };
+    // The tab title follows the status (in the browser; the server writes it in the shell).
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let title = title_for(live.snapshot.with(|s| s.level));
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            doc.set_title(&title);
+        }
+    });
 
     let page = match Page::current() {
         Page::Status => Either::Left(status_page::StatusPage()),
@@ -46,8 +60,6 @@ pub fn App() -> impl IntoView {
     };
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/statuscast.css"/>
-        <Title text=title/>
         <header class="site-header">
             <a class="brand" href="/">"statuscast"</a>
         </header>

@@ -27,13 +27,17 @@ pub fn StatusPage() -> impl IntoView {
 
     view! {
         <h1>"System status"</h1>
-        <Show when=move || operator.with(Option::is_some)>
-            <p class="override-note">
-                "An operator set the overall status "
-                {move || operator.get().map(|at| ago(at, live.now_ms.get()))}
-                "."
-            </p>
-        </Show>
+        {move || {
+            operator.get().map(|at| {
+                view! {
+                    <p class="override-note">
+                        "An operator set the overall status "
+                        {move || ago(at, live.now_ms.get())}
+                        "."
+                    </p>
+                }
+            })
+        }}
         {move || {
             groups
                 .get()
