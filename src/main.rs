@@ -12,7 +12,7 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result = match cli.command() {
         Command::Serve(args) => statuscast::server::serve(args).await,
     };
     // Every acknowledged write is already on disk: nothing is left to flush.

@@ -10,8 +10,18 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(name = "statuscast", version, args_override_self = true, about = "Live system status, server-rendered and pushed over Server-Sent Events.")]
 pub struct Cli {
+    /// What to do; without one, `serve` (as `cargo leptos serve|watch` run it).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The command, `serve` with its defaults (and environment) when none was given.
+    pub fn command(self) -> Command {
+        self.command.unwrap_or_else(|| {
+            Cli::parse_from(["statuscast", "serve"]).command.expect("serve was given")
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -195,27 +205,26 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_and_the_token_must_be_long_enough() {
-        let cli = Cli::try_parse_from(["statuscast", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = Cli::try_parse_from(["statuscast"]).unwrap().command();
         let s = args.settings().unwrap();
         assert_eq!(s.heartbeat, Duration::from_secs(15));
         assert!(s.max_streams >= 16);
         let cli = Cli::try_parse_from(["statuscast", "serve", "--admin-token", "short"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command();
         assert!(args.settings().unwrap_err().contains("at least 16"));
     }
 
     #[test]
     fn a_later_flag_overrides_an_earlier_one() {
         let cli = Cli::try_parse_from(["statuscast", "serve", "--heartbeat", "1s", "--heartbeat", "2s"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command();
         assert_eq!(args.heartbeat, Duration::from_secs(2));
     }
 
     #[test]
     fn thresholds_must_be_ordered() {
         let cli = Cli::try_parse_from(["statuscast", "serve", "--disk-outage-pct", "50"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command();
         assert!(args.settings().unwrap_err().contains("--disk-outage-pct"));
     }
 }
