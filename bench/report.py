@@ -54,7 +54,7 @@ out = [
     "delay until that change arrived. RSS and CPU are read from /proc for the server processes "
     "(nginx: master + workers). Per-stream RSS = (RSS holding the streams − idle RSS) / streams.",
     "",
-    "| server | streams | connected | connect failures | delivered / expected | fan-out p50 | p99 | max | RSS idle → loaded | RSS per stream | CPU during fan-out |",
+    "| server | streams | connected | connect failures | delivered / expected | fan-out p50 | p99 | max | RSS idle → loaded | RSS per stream | CPU (mean over the changes) |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 ]
 for n in sizes:
@@ -92,7 +92,10 @@ if browser:
     out.append(
         f"- {browser['pages']} Chromium pages on one statuscast, {browser['changes']} changes: change → DOM "
         f"p50 {browser['p50_ms']} ms, p99 {browser['p99_ms']} ms, max {browser['max_ms']} ms "
-        f"({browser['samples']} samples)."
+        f"({browser['samples']} samples). Control in the same pages, a plain JavaScript EventSource "
+        f"(no wasm, no rendering): arrival p50 {browser.get('control_p50_ms', '–')} ms, p99 "
+        f"{browser.get('control_p99_ms', '–')} ms, max {browser.get('control_max_ms', '–')} ms. The operator "
+        f"API answered (change on disk) in p50 {browser['api_ack_p50_ms']} ms."
     )
 if bundle:
     out.append(
