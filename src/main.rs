@@ -14,6 +14,7 @@ async fn main() {
     let cli = Cli::parse();
     let result = match cli.command() {
         Command::Serve(args) => statuscast::server::serve(args).await,
+        Command::CheckConfig { config } => statuscast::server::check_config(&config),
     };
     // Every acknowledged write is already on disk: nothing is left to flush.
     match result {

@@ -44,6 +44,7 @@ export class StatusServer {
         // Host health that a busy machine cannot flip mid-test, sampled once.
         '--host-interval', '1h', '--load-degraded', '1000000', '--load-outage', '1000000',
         '--disk-degraded-pct', '0', '--disk-outage-pct', '0', '--memory-degraded-pct', '0', '--memory-outage-pct', '0',
+        '--config', join(this.dataDir, 'no-config.toml'),
         ...this.extra],
       {
         env: { ...process.env, STATUSCAST_ADMIN_TOKEN: TOKEN, LEPTOS_SITE_ROOT: SITE_ROOT, STATUSCAST_LOG: 'warn' },

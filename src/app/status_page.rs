@@ -88,6 +88,8 @@ mod tests {
             level: Level::Operational,
             reason: String::new(),
             since_ms: 0,
+            checked_at_ms: 0,
+            latency_ms: None,
         }
     }
 

@@ -80,7 +80,7 @@ pub async fn get_status(State(state): State<AppState>, headers: HeaderMap) -> Re
 }
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -176,6 +176,34 @@ pub async fn clear_override(State(state): State<AppState>, headers: HeaderMap) -
     match state.engine.set_override(None).await {
         Ok(s) => snapshot_response(&s),
         Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+/// `POST /api/v1/heartbeat/{component}` with `Authorization: Bearer <the check's token>`:
+/// a dead-man's switch for jobs (a missing beat within the period is an outage).
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    axum::extract::Path(component): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    use crate::server::checks::runner::HeartbeatError;
+    let Some(checks) = state.checks.as_ref() else {
+        return ApiError::new(StatusCode::NOT_FOUND, format!("no component {component:?} has a heartbeat check")).into_response();
+    };
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+    else {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization: Bearer <token>").into_response();
+    };
+    match checks.heartbeat(&component, token).await {
+        Ok(()) => (StatusCode::OK, axum::Json(json!({ "component": component, "ok": true }))).into_response(),
+        Err(HeartbeatError::UnknownComponent) => {
+            ApiError::new(StatusCode::NOT_FOUND, format!("no component {component:?} has a heartbeat check")).into_response()
+        }
+        Err(HeartbeatError::BadToken) => ApiError::new(StatusCode::UNAUTHORIZED, "invalid token").into_response(),
     }
 }
 

@@ -29,6 +29,13 @@ pub enum Command {
     /// Serve the status pages, the SSE stream and the API.
     #[command(args_override_self = true)]
     Serve(ServeArgs),
+    /// Validate a statuscast.toml without serving; prints what it found, or the error with
+    /// its file, line, column and field.
+    CheckConfig {
+        /// The file to check.
+        #[arg(long, env = "STATUSCAST_CONFIG", default_value = "statuscast.toml")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -41,6 +48,16 @@ pub struct ServeArgs {
     /// Runtime site settings (site root, address, environment).
     #[arg(long, env = "STATUSCAST_LEPTOS_CONFIG", default_value = "Leptos.toml")]
     pub leptos_config: PathBuf,
+
+    /// Components and checks (see statuscast.example.toml). Without this file, statuscast
+    /// monitors the host it runs on.
+    #[arg(long, env = "STATUSCAST_CONFIG", default_value = "statuscast.toml")]
+    pub config: PathBuf,
+
+    /// How often changes of detail (a check's reason, latency, time) are pushed; level
+    /// changes are pushed at once.
+    #[arg(long, env = "STATUSCAST_DETAIL_REFRESH", default_value = "10s", value_parser = parse_duration)]
+    pub detail_refresh: Duration,
 
     /// Where statuscast keeps its state; also the disk whose free space is checked.
     #[arg(long, env = "STATUSCAST_DATA_DIR", default_value = "data")]
@@ -117,6 +134,7 @@ pub struct Settings {
     pub send_buffer: usize,
     pub thresholds: HostThresholds,
     pub data_dir: PathBuf,
+    pub detail_refresh: Duration,
 }
 
 impl ServeArgs {
@@ -154,6 +172,7 @@ impl ServeArgs {
             send_buffer: self.send_buffer,
             thresholds: t,
             data_dir: self.data_dir.clone(),
+            detail_refresh: self.detail_refresh,
         })
     }
 }
@@ -205,26 +224,26 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_and_the_token_must_be_long_enough() {
-        let Command::Serve(args) = Cli::try_parse_from(["statuscast"]).unwrap().command();
+        let Command::Serve(args) = Cli::try_parse_from(["statuscast"]).unwrap().command() else { panic!() };
         let s = args.settings().unwrap();
         assert_eq!(s.heartbeat, Duration::from_secs(15));
         assert!(s.max_streams >= 16);
         let cli = Cli::try_parse_from(["statuscast", "serve", "--admin-token", "short"]).unwrap();
-        let Command::Serve(args) = cli.command();
+        let Command::Serve(args) = cli.command() else { panic!() };
         assert!(args.settings().unwrap_err().contains("at least 16"));
     }
 
     #[test]
     fn a_later_flag_overrides_an_earlier_one() {
         let cli = Cli::try_parse_from(["statuscast", "serve", "--heartbeat", "1s", "--heartbeat", "2s"]).unwrap();
-        let Command::Serve(args) = cli.command();
+        let Command::Serve(args) = cli.command() else { panic!() };
         assert_eq!(args.heartbeat, Duration::from_secs(2));
     }
 
     #[test]
     fn thresholds_must_be_ordered() {
         let cli = Cli::try_parse_from(["statuscast", "serve", "--disk-outage-pct", "50"]).unwrap();
-        let Command::Serve(args) = cli.command();
+        let Command::Serve(args) = cli.command() else { panic!() };
         assert!(args.settings().unwrap_err().contains("--disk-outage-pct"));
     }
 }

@@ -3,6 +3,11 @@
 //! Every change goes through [`Engine`]: it derives the overall level, bumps the version and
 //! publishes to the hub; an operator's change is on disk before it is acknowledged.
 //!
+//! Level changes (of the whole or of any component), the message and the override are
+//! published at once. Changes of detail only (a check's reason, latency, time) are gathered
+//! and published together by [`Engine::flush_details`], every few seconds, so a thousand
+//! checks do not push a thousand events to every viewer.
+//!
 //! Versions are never reused across restarts without an fsync per change: the state file
 //! holds a *reserved* version, a high-water mark above every version published. Crossing it
 //! reserves the next [`VERSION_BLOCK`] (persisted before publishing); a restart starts above
@@ -46,8 +51,17 @@ pub fn derive_overall(components: &[ComponentStatus], operator: Option<&Override
 /// How many versions one reservation covers.
 pub const VERSION_BLOCK: u64 = 1000;
 
+/// What must reach viewers at once; everything else is detail.
+fn significant(s: &Snapshot) -> impl PartialEq + '_ {
+    let components: Vec<_> = s.components.iter().map(|c| (&c.id, &c.name, &c.group, c.level)).collect();
+    (s.level, &s.message, &s.operator_override, components)
+}
+
 struct EngineState {
+    /// What the hub has (published).
     current: Snapshot,
+    /// Detail changes not published yet (built on `current`).
+    pending: Option<Snapshot>,
     /// No published version is above this; it is on disk.
     reserved: u64,
 }
@@ -72,7 +86,7 @@ impl Engine {
             operator_override: persisted.operator_override,
         };
         let reserved = persisted.version;
-        Engine { state: Mutex::new(EngineState { current, reserved }), hub, store }
+        Engine { state: Mutex::new(EngineState { current, pending: None, reserved }), hub, store }
     }
 
     pub fn hub(&self) -> &Hub {
@@ -80,13 +94,13 @@ impl Engine {
     }
 
     /// Updates (or adds) these components, keyed by id. A component's `since_ms` is kept
-    /// while its level and reason stay the same.
+    /// while its level stays the same.
     pub async fn report_components(&self, reports: Vec<ComponentStatus>) -> Result<Snapshot, String> {
         self.change(|snap, now| {
             for mut report in reports {
                 match snap.components.iter_mut().find(|c| c.id == report.id) {
                     Some(existing) => {
-                        if existing.level == report.level && existing.reason == report.reason {
+                        if existing.level == report.level {
                             report.since_ms = existing.since_ms;
                         } else {
                             report.since_ms = now;
@@ -128,6 +142,15 @@ impl Engine {
         self.state.lock().await.current.clone()
     }
 
+    /// Publishes gathered detail changes, if any.
+    pub async fn flush_details(&self) -> Result<(), String> {
+        let mut state = self.state.lock().await;
+        if let Some(pending) = state.pending.take() {
+            self.publish_locked(&mut state, pending).await?;
+        }
+        Ok(())
+    }
+
     /// Applies `edit` to a copy of the current snapshot. If anything visible changed, the
     /// version is bumped and the snapshot published. A change of the operator override is
     /// persisted before this returns; if persisting fails, the change is not published (or,
@@ -135,14 +158,27 @@ impl Engine {
     async fn change(&self, edit: impl FnOnce(&mut Snapshot, i64)) -> Result<Snapshot, String> {
         let mut state = self.state.lock().await;
         let now = now_ms();
-        let mut next = state.current.clone();
+        let mut next = state.pending.clone().unwrap_or_else(|| state.current.clone());
         edit(&mut next, now);
         let (level, message) = derive_overall(&next.components, next.operator_override.as_ref());
         next.level = level;
         next.message = message;
-        if next == state.current && state.current.updated_at_ms != 0 {
+        let first = state.current.updated_at_ms == 0;
+        if !first && significant(&next) == significant(&state.current) {
+            if next.components != state.current.components {
+                state.pending = Some(next.clone());
+            } else {
+                state.pending = None;
+            }
             return Ok(next);
         }
+        state.pending = None;
+        self.publish_locked(&mut state, next).await
+    }
+
+    /// Bumps the version of `next` and publishes it (see `change`).
+    async fn publish_locked(&self, state: &mut EngineState, mut next: Snapshot) -> Result<Snapshot, String> {
+        let now = now_ms();
         next.version = state.current.version + 1;
         next.updated_at_ms = now;
         let override_changed = next.operator_override != state.current.operator_override;
@@ -194,6 +230,8 @@ mod tests {
             level,
             reason: format!("{id} is {level}"),
             since_ms: 0,
+            checked_at_ms: 0,
+            latency_ms: None,
         }
     }
 
@@ -272,6 +310,26 @@ mod tests {
         assert_eq!(e.current().await.version, VERSION_BLOCK + 5);
         let on_disk = StateFile::open(dir.path()).unwrap().load().unwrap();
         assert_eq!(on_disk.version, 2 * VERSION_BLOCK);
+    }
+
+    #[tokio::test]
+    async fn detail_changes_wait_for_a_flush_but_level_changes_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path()).await;
+        let v1 = e.report_components(vec![component("a", Level::Operational)]).await.unwrap().version;
+        let mut detail = component("a", Level::Operational);
+        detail.reason = "HTTP 200 in 12 ms".into();
+        e.report_components(vec![detail]).await.unwrap();
+        assert_eq!(e.hub().current().version(), v1, "a new reason alone is not pushed at once");
+        e.flush_details().await.unwrap();
+        let flushed = e.hub().current();
+        assert_eq!(flushed.version(), v1 + 1);
+        assert_eq!(flushed.snapshot.components[0].reason, "HTTP 200 in 12 ms");
+        e.flush_details().await.unwrap();
+        assert_eq!(e.hub().current().version(), v1 + 1, "nothing pending, nothing published");
+        let down = e.report_components(vec![component("a", Level::MajorOutage)]).await.unwrap();
+        assert_eq!(e.hub().current().version(), down.version, "a level change is pushed at once");
+        assert_eq!(down.version, v1 + 2);
     }
 
     #[tokio::test]

@@ -120,6 +120,8 @@ pub fn evaluate(s: &HostSample, t: &HostThresholds) -> Vec<ComponentStatus> {
         level,
         reason,
         since_ms: 0,
+        checked_at_ms: 0,
+        latency_ms: None,
     };
     vec![
         component(
@@ -152,6 +154,8 @@ pub fn unreadable(error: &str) -> Vec<ComponentStatus> {
         level: Level::MajorOutage,
         reason: format!("cannot read host health: {error}"),
         since_ms: 0,
+        checked_at_ms: 0,
+        latency_ms: None,
     }]
 }
 

@@ -1,6 +1,7 @@
 //! Everything that runs only on the server (`ssr` feature).
 
 pub mod api;
+pub mod checks;
 pub mod config;
 pub mod conn;
 pub mod engine;
@@ -20,6 +21,7 @@ use hub::Hub;
 use leptos::prelude::*;
 use persist::StateFile;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 
 /// Shared by every handler and, through Leptos context, by server-side rendering.
@@ -29,6 +31,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub hub: Hub,
     pub engine: Arc<Engine>,
+    /// The configured checks (None: the embedded default, host health only).
+    pub checks: Option<Arc<checks::runner::Runner>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -77,6 +81,20 @@ fn spawn_host_health(engine: Arc<Engine>, settings: Arc<Settings>) {
     });
 }
 
+/// Publishes gathered detail changes every `every`.
+fn spawn_detail_flush(engine: Arc<Engine>, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            if let Err(e) = engine.flush_details().await {
+                tracing::error!("publishing details failed: {e}");
+            }
+        }
+    });
+}
+
 async fn report_host_health(engine: &Engine, settings: &Settings) {
     let dir = settings.data_dir.clone();
     let reports = match tokio::task::spawn_blocking(move || host::sample(&dir)).await {
@@ -107,6 +125,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/status",
             get(api::get_status).post(api::set_override).delete(api::clear_override),
         )
+        .route("/api/v1/heartbeat/{component}", axum::routing::post(api::heartbeat))
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/", get(move |req: axum::extract::Request| page(req)))
@@ -131,21 +150,56 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// `statuscast check-config`.
+pub fn check_config(path: &std::path::Path) -> Result<(), String> {
+    let config = checks::config::load(path).map_err(|e| e.to_string())?;
+    println!(
+        "{}: ok: {} components, {} checks",
+        path.display(),
+        config.components.len(),
+        config.check_count()
+    );
+    Ok(())
+}
+
 /// `statuscast serve`.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let settings = Arc::new(args.settings()?);
     let leptos_options = leptos_options(&args)?;
+    // A configuration file that exists must be valid; none means the embedded default.
+    let config = if args.config.exists() {
+        Some(checks::config::load(&args.config).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
     let store = StateFile::open(&settings.data_dir)?;
     let persisted = store.load()?;
     let hub = Hub::new(crate::status::Snapshot::unknown());
     let engine = Arc::new(Engine::new(store, persisted, hub.clone()));
-    // The first page served already shows the real host status.
-    report_host_health(&engine, &settings).await;
-    spawn_host_health(engine.clone(), settings.clone());
+    // The first page served already shows real results (each check's first run, within 2 s).
+    let runner = match config {
+        Some(config) => Some(
+            checks::runner::Runner::start(
+                config.components,
+                engine.clone(),
+                config.concurrency,
+                settings.data_dir.clone(),
+                Duration::from_secs(2),
+            )
+            .await,
+        ),
+        None => {
+            report_host_health(&engine, &settings).await;
+            spawn_host_health(engine.clone(), settings.clone());
+            None
+        }
+    };
+    engine.flush_details().await?;
+    spawn_detail_flush(engine.clone(), settings.detail_refresh);
     hub.spawn_heartbeat(settings.heartbeat);
 
     let addr = leptos_options.site_addr;
-    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine };
+    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks: runner };
     let state_for_conns = state.clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -14,9 +14,20 @@ pub struct ComponentStatus {
     pub level: Level,
     /// Why it has that level, in words ("12 GiB free (48%)").
     pub reason: String,
-    /// Unix time in milliseconds since when the level and reason have been what they are.
+    /// Unix time in milliseconds since when the component has been at this level.
     pub since_ms: i64,
+    /// Unix time in milliseconds of the last check (0: not from a periodic check).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub checked_at_ms: i64,
+    /// Response time of the last check, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u32>,
 }
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
 
 /// An operator's override of the overall status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -66,6 +66,10 @@ impl Server {
             .arg("--leptos-config")
             .arg(leptos_toml())
             .args(STEADY_HOST)
+            // No statuscast.toml from the working directory: the embedded default, unless a
+            // test passes its own --config.
+            .arg("--config")
+            .arg(data_dir.join("no-config.toml"))
             .args(extra)
             .env_remove("STATUSCAST_ADMIN_TOKEN")
             .env("STATUSCAST_LOG", "warn")

@@ -1,0 +1,500 @@
+//! `statuscast.toml`: components and their checks.
+//!
+//! Errors name the file, line, column and field, as in
+//! `statuscast.toml:14:9: component[0].check[2].timeout: expected a duration like "5s"`.
+
+use crate::server::config::parse_duration;
+use crate::status::Level;
+use serde::{Deserialize, Deserializer};
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+/// A duration written as `"250ms"`, `"5s"`, `"2m"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected a duration like \"5s\"")
+        })?;
+        parse_duration(&s).map(Dur).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    #[serde(default)]
+    pub checks: Option<ChecksSettings>,
+    #[serde(default, rename = "component")]
+    pub components: Vec<toml::Spanned<ComponentConfig>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksSettings {
+    /// Most checks running at once.
+    pub concurrency: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentConfig {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default, rename = "check")]
+    pub checks: Vec<toml::Spanned<CheckConfig>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Http,
+    Tcp,
+    Command,
+    Host,
+    Heartbeat,
+}
+
+/// One check as written. Which fields apply depends on `kind`; [`validate`] says which are
+/// required and which do not belong.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckConfig {
+    pub kind: Kind,
+    pub interval: Option<Dur>,
+    pub timeout: Option<Dur>,
+    /// Random extra delay before each run, up to this.
+    pub jitter: Option<Dur>,
+    pub failure_threshold: Option<u32>,
+    pub success_threshold: Option<u32>,
+    /// The level a failing check puts its component in (default `major_outage`).
+    pub failure_level: Option<Level>,
+    // http
+    pub url: Option<String>,
+    pub method: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub expect_status: Option<Vec<u16>>,
+    pub body_contains: Option<String>,
+    pub body_regex: Option<String>,
+    /// Slower answers are degraded.
+    pub slow: Option<Dur>,
+    // tcp
+    pub address: Option<String>,
+    // command
+    pub command: Option<Vec<String>>,
+    // host
+    pub disk_degraded_pct: Option<f64>,
+    pub disk_outage_pct: Option<f64>,
+    pub memory_degraded_pct: Option<f64>,
+    pub memory_outage_pct: Option<f64>,
+    pub load_degraded: Option<f64>,
+    pub load_outage: Option<f64>,
+    pub path: Option<String>,
+    // heartbeat
+    pub period: Option<Dur>,
+    pub token: Option<String>,
+}
+
+/// A configuration error with its place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// A validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Most checks running at once.
+    pub concurrency: usize,
+    pub components: Vec<ComponentSpec>,
+}
+
+impl Config {
+    pub fn check_count(&self) -> usize {
+        self.components.iter().map(|c| c.checks.len()).sum()
+    }
+}
+
+/// Parses and validates a configuration text; `file` names it in errors.
+pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+    let at = |span: Option<Range<usize>>, field: String, message: String| {
+        let (line, column) = line_col(text, span.map_or(0, |s| s.start));
+        ConfigError { file: file.to_string(), line, column, field, message }
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| at(e.span(), String::new(), e.message().to_string()))?;
+    let parsed: File = serde_path_to_error::deserialize(de).map_err(|e| {
+        // Spanned<T> shows up in the path as a private field: leave it out.
+        let field = e.path().to_string().replace(".$__serde_spanned_private_value", "");
+        let inner = e.into_inner();
+        at(inner.span(), if field == "." { String::new() } else { field }, inner.message().to_string())
+    })?;
+    let concurrency = parsed.checks.as_ref().and_then(|c| c.concurrency).unwrap_or(64);
+    if concurrency == 0 {
+        return Err(at(None, "checks.concurrency".into(), "must be at least 1".into()));
+    }
+    let components = validate(parsed, &|span, field, message| at(Some(span), field, message))?;
+    Ok(Config { concurrency, components })
+}
+
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: name.clone(),
+        line: 0,
+        column: 0,
+        field: String::new(),
+        message: format!("cannot read: {e}"),
+    })?;
+    parse(&name, &text)
+}
+
+/// A validated component and its checks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComponentSpec {
+    pub id: String,
+    pub name: String,
+    pub group: Option<String>,
+    pub checks: Vec<CheckSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckSpec {
+    /// `component-id/index`, unique.
+    pub id: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub jitter: Duration,
+    pub failure_threshold: u32,
+    pub success_threshold: u32,
+    pub failure_level: Level,
+    pub probe: Probe,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Probe {
+    Http {
+        url: String,
+        method: String,
+        headers: Vec<(String, String)>,
+        expect_status: Vec<u16>,
+        body_contains: Option<String>,
+        body_regex: Option<String>,
+        slow: Option<Duration>,
+    },
+    Tcp {
+        address: String,
+    },
+    Command {
+        program: String,
+        args: Vec<String>,
+    },
+    Host {
+        thresholds: crate::server::host::HostThresholds,
+        path: Option<String>,
+    },
+    Heartbeat {
+        period: Duration,
+        token: String,
+    },
+}
+
+fn validate(
+    file: File,
+    err: &dyn Fn(Range<usize>, String, String) -> ConfigError,
+) -> Result<Vec<ComponentSpec>, ConfigError> {
+    let mut ids = HashSet::new();
+    let mut out = Vec::new();
+    for (ci, spanned) in file.components.into_iter().enumerate() {
+        let span = spanned.span();
+        let c = spanned.into_inner();
+        let here = |field: &str, msg: String| err(span.clone(), format!("component[{ci}].{field}"), msg);
+        if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
+            return Err(here("id", format!("{:?} is not a valid id: use letters, digits, '-', '_' and '.'", c.id)));
+        }
+        if !ids.insert(c.id.clone()) {
+            return Err(here("id", format!("{:?} is used by another component", c.id)));
+        }
+        if c.name.trim().is_empty() {
+            return Err(here("name", "must not be empty".into()));
+        }
+        if c.checks.is_empty() {
+            return Err(here("check", "a component needs at least one [[component.check]]".into()));
+        }
+        let mut checks = Vec::new();
+        for (ki, spanned) in c.checks.into_iter().enumerate() {
+            let span = spanned.span();
+            let k = spanned.into_inner();
+            let field = |f: &str| format!("component[{ci}].check[{ki}].{f}");
+            let fail = |f: &str, msg: String| err(span.clone(), field(f), msg);
+            checks.push(validate_check(&c.id, ki, k, &fail)?);
+        }
+        out.push(ComponentSpec { id: c.id, name: c.name, group: c.group, checks });
+    }
+    Ok(out)
+}
+
+fn validate_check(
+    component: &str,
+    index: usize,
+    k: CheckConfig,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<CheckSpec, ConfigError> {
+    let kind = k.kind;
+    let kind_name = format!("{kind:?}").to_lowercase();
+    // Fields that belong to other kinds are mistakes, not silently ignored.
+    let present: [(&str, bool, &[Kind]); 17] = [
+        ("url", k.url.is_some(), &[Kind::Http]),
+        ("method", k.method.is_some(), &[Kind::Http]),
+        ("headers", !k.headers.is_empty(), &[Kind::Http]),
+        ("expect_status", k.expect_status.is_some(), &[Kind::Http]),
+        ("body_contains", k.body_contains.is_some(), &[Kind::Http]),
+        ("body_regex", k.body_regex.is_some(), &[Kind::Http]),
+        ("slow", k.slow.is_some(), &[Kind::Http]),
+        ("address", k.address.is_some(), &[Kind::Tcp]),
+        ("command", k.command.is_some(), &[Kind::Command]),
+        ("disk_degraded_pct", k.disk_degraded_pct.is_some(), &[Kind::Host]),
+        ("disk_outage_pct", k.disk_outage_pct.is_some(), &[Kind::Host]),
+        ("memory_degraded_pct", k.memory_degraded_pct.is_some(), &[Kind::Host]),
+        ("memory_outage_pct", k.memory_outage_pct.is_some(), &[Kind::Host]),
+        ("load_degraded", k.load_degraded.is_some(), &[Kind::Host]),
+        ("load_outage", k.load_outage.is_some(), &[Kind::Host]),
+        ("period", k.period.is_some(), &[Kind::Heartbeat]),
+        ("token", k.token.is_some(), &[Kind::Heartbeat]),
+    ];
+    for (name, is_set, kinds) in present {
+        if is_set && !kinds.contains(&kind) {
+            return Err(fail(name, format!("does not apply to kind = \"{kind_name}\"")));
+        }
+    }
+    if k.path.is_some() && kind != Kind::Host {
+        return Err(fail("path", format!("does not apply to kind = \"{kind_name}\"")));
+    }
+    let required = |name: &str| fail(name, format!("is required for kind = \"{kind_name}\""));
+    let interval = k.interval.map_or(Duration::from_secs(30), |d| d.0);
+    let timeout = k.timeout.map_or(Duration::from_secs(10).min(interval), |d| d.0);
+    if timeout > interval {
+        return Err(fail("timeout", format!("{timeout:?} is longer than the interval {interval:?}")));
+    }
+    let jitter = k.jitter.map_or(interval / 10, |d| d.0);
+    if jitter >= interval {
+        return Err(fail("jitter", "must be shorter than the interval".into()));
+    }
+    let threshold = |v: Option<u32>, name: &str| match v {
+        None => Ok(1),
+        Some(0) => Err(fail(name, "must be at least 1".into())),
+        Some(n) => Ok(n),
+    };
+    let failure_threshold = threshold(k.failure_threshold, "failure_threshold")?;
+    let success_threshold = threshold(k.success_threshold, "success_threshold")?;
+    let failure_level = k.failure_level.unwrap_or(Level::MajorOutage);
+    if failure_level == Level::Operational {
+        return Err(fail("failure_level", "a failure cannot be operational".into()));
+    }
+    let probe = match kind {
+        Kind::Http => {
+            let url = k.url.ok_or_else(|| required("url"))?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+                return Err(fail("url", format!("{url:?} is not an http:// or https:// URL")));
+            }
+            let method = k.method.unwrap_or_else(|| "GET".into()).to_uppercase();
+            if !["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"].contains(&method.as_str()) {
+                return Err(fail("method", format!("unknown HTTP method {method:?}")));
+            }
+            let expect_status = k.expect_status.unwrap_or_default();
+            if let Some(bad) = expect_status.iter().find(|s| !(100..=599).contains(*s)) {
+                return Err(fail("expect_status", format!("{bad} is not an HTTP status")));
+            }
+            if let Some(re) = &k.body_regex {
+                if let Err(e) = regex::Regex::new(re) {
+                    return Err(fail("body_regex", format!("invalid regular expression: {e}")));
+                }
+            }
+            Probe::Http {
+                url,
+                method,
+                headers: k.headers.into_iter().collect(),
+                expect_status,
+                body_contains: k.body_contains,
+                body_regex: k.body_regex,
+                slow: k.slow.map(|d| d.0),
+            }
+        }
+        Kind::Tcp => {
+            let address = k.address.ok_or_else(|| required("address"))?;
+            match address.rsplit_once(':') {
+                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+                _ => return Err(fail("address", format!("{address:?} is not host:port"))),
+            }
+            Probe::Tcp { address }
+        }
+        Kind::Command => {
+            let mut argv = k.command.ok_or_else(|| required("command"))?;
+            if argv.is_empty() || argv[0].is_empty() {
+                return Err(fail("command", "needs at least the program".into()));
+            }
+            let program = argv.remove(0);
+            Probe::Command { program, args: argv }
+        }
+        Kind::Host => {
+            let d = crate::server::host::HostThresholds::default();
+            let thresholds = crate::server::host::HostThresholds {
+                disk_degraded_pct: k.disk_degraded_pct.unwrap_or(d.disk_degraded_pct),
+                disk_outage_pct: k.disk_outage_pct.unwrap_or(d.disk_outage_pct),
+                memory_degraded_pct: k.memory_degraded_pct.unwrap_or(d.memory_degraded_pct),
+                memory_outage_pct: k.memory_outage_pct.unwrap_or(d.memory_outage_pct),
+                load_degraded: k.load_degraded.unwrap_or(d.load_degraded),
+                load_outage: k.load_outage.unwrap_or(d.load_outage),
+            };
+            if thresholds.disk_outage_pct > thresholds.disk_degraded_pct {
+                return Err(fail("disk_outage_pct", "must not be above disk_degraded_pct".into()));
+            }
+            if thresholds.memory_outage_pct > thresholds.memory_degraded_pct {
+                return Err(fail("memory_outage_pct", "must not be above memory_degraded_pct".into()));
+            }
+            if thresholds.load_outage < thresholds.load_degraded {
+                return Err(fail("load_outage", "must not be below load_degraded".into()));
+            }
+            Probe::Host { thresholds, path: k.path }
+        }
+        Kind::Heartbeat => {
+            let period = k.period.ok_or_else(|| required("period"))?.0;
+            let token = k.token.ok_or_else(|| required("token"))?;
+            if token.len() < 16 {
+                return Err(fail("token", "must be at least 16 characters".into()));
+            }
+            Probe::Heartbeat { period, token }
+        }
+    };
+    Ok(CheckSpec {
+        id: format!("{component}/{index}"),
+        interval,
+        timeout,
+        jitter,
+        failure_threshold,
+        success_threshold,
+        failure_level,
+        probe,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse("statuscast.toml", text).unwrap_err().to_string()
+    }
+
+    const GOOD: &str = r#"
+[checks]
+concurrency = 8
+
+[[component]]
+id = "api"
+name = "Public API"
+group = "Web"
+
+[[component.check]]
+kind = "http"
+url = "http://127.0.0.1:8080/health"
+interval = "10s"
+timeout = "2s"
+expect_status = [200, 204]
+body_contains = "ok"
+slow = "500ms"
+failure_threshold = 3
+
+[[component.check]]
+kind = "tcp"
+address = "127.0.0.1:5432"
+
+[[component]]
+id = "backup"
+name = "Nightly backup"
+
+[[component.check]]
+kind = "heartbeat"
+period = "26h"
+token = "0123456789abcdef-backup"
+"#;
+
+    #[test]
+    fn a_good_file_parses_with_defaults() {
+        let config = parse("statuscast.toml", GOOD).unwrap();
+        assert_eq!((config.concurrency, config.check_count()), (8, 3));
+        let cs = config.components;
+        assert_eq!(cs.len(), 2);
+        let http = &cs[0].checks[0];
+        assert_eq!(http.id, "api/0");
+        assert_eq!((http.interval, http.timeout), (Duration::from_secs(10), Duration::from_secs(2)));
+        assert_eq!((http.failure_threshold, http.success_threshold), (3, 1));
+        assert_eq!(http.jitter, Duration::from_secs(1));
+        assert!(matches!(&http.probe, Probe::Http { method, expect_status, .. } if method == "GET" && expect_status == &[200, 204]));
+        let tcp = &cs[0].checks[1];
+        assert_eq!((tcp.interval, tcp.timeout), (Duration::from_secs(30), Duration::from_secs(10)));
+        assert!(matches!(&cs[1].checks[0].probe, Probe::Heartbeat { period, .. } if *period == Duration::from_secs(26 * 3600)));
+    }
+
+    #[test]
+    fn a_bad_duration_names_file_line_column_and_field() {
+        let text = GOOD.replace("timeout = \"2s\"", "timeout = \"soon\"");
+        let e = parse("statuscast.toml", &text).unwrap_err();
+        assert_eq!((e.line, e.column), (14, 11), "{e}");
+        assert_eq!(e.field, "component[0].check[0].timeout");
+        assert_eq!(e.to_string(), "statuscast.toml:14:11: component[0].check[0].timeout: expected a duration like \"15s\" or \"500ms\", got \"soon\"");
+        let e = err(&GOOD.replace("timeout = \"2s\"", "timeout = 5"));
+        assert!(e.contains("component[0].check[0].timeout: expected a duration like \"5s\""), "{e}");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert!(err(&GOOD.replace("kind = \"tcp\"", "kind = \"ping\"")).contains("component[0].check[1].kind: unknown variant `ping`"));
+        assert!(err(&GOOD.replace("body_contains", "body_contain")).contains("unknown field `body_contain`"));
+        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "address = \"db\"")).contains("component[0].check[1].address: \"db\" is not host:port"));
+        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "")).contains("component[0].check[1].address: is required for kind = \"tcp\""));
+        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "address = \"a:1\"\nurl = \"http://x.example/\"")).contains("url: does not apply to kind = \"tcp\""));
+        assert!(err(&GOOD.replace("id = \"backup\"", "id = \"api\"")).contains("component[1].id: \"api\" is used by another component"));
+        assert!(err(&GOOD.replace("timeout = \"2s\"", "timeout = \"20s\"")).contains("longer than the interval"));
+        assert!(err(&GOOD.replace("failure_threshold = 3", "failure_threshold = 0")).contains("failure_threshold: must be at least 1"));
+        assert!(err(&GOOD.replace("body_contains = \"ok\"", "body_regex = \"(\"")).contains("body_regex: invalid regular expression"));
+        assert!(err("[[component]]\nid = \"x\"\nname = \"X\"\n").contains("component[0].check: a component needs at least one"));
+        let e = err("[[component]\n");
+        assert!(e.starts_with("statuscast.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn the_example_file_in_the_repo_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("statuscast.example.toml");
+        let config = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!config.components.is_empty());
+    }
+}

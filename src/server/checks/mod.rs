@@ -1,0 +1,7 @@
+//! Health checks configured in `statuscast.toml`: what to probe, how often, and how results
+//! become component levels (see `config`, `probe`, `damping`, `runner`).
+
+pub mod config;
+pub mod damping;
+pub mod probe;
+pub mod runner;

@@ -1,0 +1,217 @@
+//! Runs every configured check on its own schedule and reports component levels through the
+//! engine. Each check is its own task, so a slow or hanging check (bounded by its timeout)
+//! never delays another; a semaphore bounds how many run at once.
+
+use super::config::{CheckSpec, ComponentSpec, Probe};
+use super::damping::Damper;
+use super::probe::{self, Outcome};
+use crate::server::engine::{now_ms, Engine};
+use crate::status::{ComponentStatus, Level};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+#[derive(Default)]
+struct CheckState {
+    damper: Damper,
+    last: Option<Outcome>,
+    checked_at_ms: i64,
+    last_beat: Option<Instant>,
+}
+
+pub struct Runner {
+    components: Vec<ComponentSpec>,
+    state: Vec<Vec<Mutex<CheckState>>>,
+    engine: Arc<Engine>,
+    http: reqwest::Client,
+    data_dir: PathBuf,
+    limit: Arc<Semaphore>,
+    started: Instant,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeartbeatError {
+    UnknownComponent,
+    BadToken,
+}
+
+impl Runner {
+    /// Starts every check; returns once each has run once (or after `first_round_wait`).
+    pub async fn start(
+        components: Vec<ComponentSpec>,
+        engine: Arc<Engine>,
+        concurrency: usize,
+        data_dir: PathBuf,
+        first_round_wait: Duration,
+    ) -> Arc<Runner> {
+        let state = components
+            .iter()
+            .map(|c| c.checks.iter().map(|_| Mutex::new(CheckState::default())).collect())
+            .collect();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("statuscast/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .expect("HTTP client");
+        let runner = Arc::new(Runner {
+            components,
+            state,
+            engine,
+            http,
+            data_dir,
+            limit: Arc::new(Semaphore::new(concurrency.max(1))),
+            started: Instant::now(),
+        });
+        let mut first = Vec::new();
+        for (ci, c) in runner.components.iter().enumerate() {
+            for ki in 0..c.checks.len() {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                first.push(rx);
+                tokio::spawn(runner.clone().check_loop(ci, ki, tx));
+            }
+        }
+        let _ = tokio::time::timeout(first_round_wait, futures_util::future::join_all(first)).await;
+        for ci in 0..runner.components.len() {
+            runner.report(ci).await;
+        }
+        runner
+    }
+
+    async fn check_loop(self: Arc<Self>, ci: usize, ki: usize, first_done: tokio::sync::oneshot::Sender<()>) {
+        let spec = &self.components[ci].checks[ki];
+        let mut first_done = Some(first_done);
+        let period = match &spec.probe {
+            Probe::Heartbeat { period, .. } => (*period / 10).clamp(Duration::from_millis(50), Duration::from_secs(10)),
+            _ => spec.interval,
+        };
+        loop {
+            let started = tokio::time::Instant::now();
+            let outcome = match &spec.probe {
+                Probe::Heartbeat { period, .. } => self.heartbeat_outcome(ci, ki, spec, *period),
+                _ => {
+                    let _permit = self.limit.acquire().await.expect("semaphore open");
+                    probe::run(spec, &self.http, &self.data_dir).await
+                }
+            };
+            let changed = self.record(ci, ki, spec, outcome);
+            match first_done.take() {
+                Some(tx) => {
+                    let _ = tx.send(());
+                }
+                None if changed => self.report(ci).await,
+                None => self.report(ci).await,
+            }
+            let jitter = if spec.jitter.is_zero() {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(fastrand::u64(0..=spec.jitter.as_millis() as u64))
+            };
+            tokio::time::sleep_until(started + period + jitter).await;
+        }
+    }
+
+    /// Stores a result; returns whether the shown level or reason changed.
+    fn record(&self, ci: usize, ki: usize, spec: &CheckSpec, outcome: Outcome) -> bool {
+        let mut st = self.state[ci][ki].lock().unwrap();
+        let before = st.damper.shown();
+        let shown = st.damper.observe(outcome.level, spec.failure_threshold, spec.success_threshold);
+        let reason_changed = st.last.as_ref().map(|o| &o.reason) != Some(&outcome.reason);
+        st.checked_at_ms = now_ms();
+        st.last = Some(outcome);
+        before != Some(shown) || reason_changed
+    }
+
+    fn heartbeat_outcome(&self, ci: usize, ki: usize, spec: &CheckSpec, period: Duration) -> Outcome {
+        let st = self.state[ci][ki].lock().unwrap();
+        let since = st.last_beat.unwrap_or(self.started);
+        let age = since.elapsed();
+        match (st.last_beat, age <= period) {
+            (Some(_), true) => Outcome { level: Level::Operational, reason: format!("last beat {} ago", short(age)), latency: None },
+            (None, true) => Outcome {
+                level: Level::Operational,
+                reason: format!("waiting for the first beat (due within {})", short(period)),
+                latency: None,
+            },
+            (Some(_), false) => Outcome {
+                level: spec.failure_level,
+                reason: format!("no beat for {} (expected every {})", short(age), short(period)),
+                latency: None,
+            },
+            (None, false) => Outcome {
+                level: spec.failure_level,
+                reason: format!("no beat since start {} ago (expected every {})", short(age), short(period)),
+                latency: None,
+            },
+        }
+    }
+
+    /// Records a beat for `component` if `token` belongs to one of its heartbeat checks.
+    pub async fn heartbeat(&self, component: &str, token: &str) -> Result<(), HeartbeatError> {
+        let ci = self.components.iter().position(|c| c.id == component).ok_or(HeartbeatError::UnknownComponent)?;
+        let mut any = false;
+        let mut matched = false;
+        for (ki, spec) in self.components[ci].checks.iter().enumerate() {
+            if let Probe::Heartbeat { token: expected, period } = &spec.probe {
+                any = true;
+                if crate::server::api::same_secret(expected.as_bytes(), token.as_bytes()) {
+                    matched = true;
+                    self.state[ci][ki].lock().unwrap().last_beat = Some(Instant::now());
+                    let outcome = self.heartbeat_outcome(ci, ki, spec, *period);
+                    self.record(ci, ki, spec, outcome);
+                }
+            }
+        }
+        if !any {
+            return Err(HeartbeatError::UnknownComponent);
+        }
+        if !matched {
+            return Err(HeartbeatError::BadToken);
+        }
+        self.report(ci).await;
+        Ok(())
+    }
+
+    fn component_status(&self, ci: usize) -> ComponentStatus {
+        let c = &self.components[ci];
+        let states: Vec<_> = self.state[ci].iter().map(|s| s.lock().unwrap()).collect();
+        let levels: Vec<Option<Level>> = states.iter().map(|s| s.damper.shown()).collect();
+        let worst = levels.iter().flatten().max().copied();
+        let mut reasons = Vec::new();
+        for (s, l) in states.iter().zip(&levels) {
+            if *l == worst {
+                if let Some(o) = &s.last {
+                    reasons.push(o.reason.clone());
+                }
+            }
+        }
+        let latency = states.iter().filter_map(|s| s.last.as_ref()?.latency).max();
+        ComponentStatus {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            group: c.group.clone(),
+            level: worst.unwrap_or(Level::Operational),
+            reason: if worst.is_none() { "waiting for the first check".into() } else { reasons.join("; ") },
+            since_ms: 0,
+            checked_at_ms: states.iter().map(|s| s.checked_at_ms).max().unwrap_or(0),
+            latency_ms: latency.map(|d| d.as_millis().min(u32::MAX as u128) as u32),
+        }
+    }
+
+    async fn report(&self, ci: usize) {
+        let status = self.component_status(ci);
+        if let Err(e) = self.engine.report_components(vec![status]).await {
+            tracing::error!("check result not recorded: {e}");
+        }
+    }
+}
+
+fn short(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{} ms", d.as_millis()),
+        1..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        _ => format!("{} h", s / 3600),
+    }
+}

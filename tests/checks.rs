@@ -1,0 +1,282 @@
+//! Checks from statuscast.toml against real local peers: an HTTP fixture server, a TCP
+//! listener and a closed port, real commands, and heartbeats.
+
+mod common;
+
+use axum::extract::State;
+use axum::routing::get;
+use common::{eventually, Server, TOKEN};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// An HTTP server to check: fixed answers, a slow one, and one whose status the test sets.
+async fn fixture() -> (String, Arc<AtomicU16>) {
+    let flip = Arc::new(AtomicU16::new(200));
+    let app = axum::Router::new()
+        .route("/ok", get(|| async { "all good: ok" }))
+        .route("/error", get(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down") }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "ok, eventually"
+            }),
+        )
+        .route(
+            "/flip",
+            get(|State(flip): State<Arc<AtomicU16>>| async move {
+                (axum::http::StatusCode::from_u16(flip.load(Ordering::SeqCst)).unwrap(), "flip")
+            }),
+        )
+        .with_state(flip.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), flip)
+}
+
+async fn components(server: &Server) -> Vec<Value> {
+    let s: Value = reqwest::get(server.url("/api/v1/status")).await.unwrap().json().await.unwrap();
+    s["components"].as_array().cloned().unwrap_or_default()
+}
+
+async fn component(server: &Server, id: &str) -> Value {
+    components(server).await.into_iter().find(|c| c["id"] == id).unwrap_or(Value::Null)
+}
+
+/// Waits until component `id` has `level` and a reason containing `needle`.
+async fn expect(server: &Server, id: &str, level: &str, needle: &str) {
+    let ok = eventually(WAIT, || async {
+        let c = component(server, id).await;
+        c["level"] == level && c["reason"].as_str().is_some_and(|r| r.contains(needle))
+    })
+    .await;
+    assert!(ok, "{id}: wanted {level} with {needle:?}, got {}", component(server, id).await);
+}
+
+fn write_config(dir: &std::path::Path, text: &str) -> String {
+    let path = dir.join("statuscast.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn http_tcp_and_command_checks_decide_component_levels() {
+    let (base, _) = fixture().await;
+    let live = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[[component]]
+id = "web-ok"
+name = "Web OK"
+group = "Web"
+[[component.check]]
+kind = "http"
+url = "{base}/ok"
+interval = "200ms"
+timeout = "150ms"
+body_contains = "ok"
+
+[[component]]
+id = "web-503"
+name = "Web 503"
+group = "Web"
+[[component.check]]
+kind = "http"
+url = "{base}/error"
+interval = "200ms"
+timeout = "150ms"
+
+[[component]]
+id = "web-slow"
+name = "Web slow"
+group = "Web"
+[[component.check]]
+kind = "http"
+url = "{base}/slow"
+interval = "1s"
+timeout = "900ms"
+slow = "100ms"
+
+[[component]]
+id = "web-body"
+name = "Web body"
+[[component.check]]
+kind = "http"
+url = "{base}/ok"
+interval = "200ms"
+timeout = "150ms"
+body_regex = "^nothing like this$"
+
+[[component]]
+id = "web-timeout"
+name = "Web timeout"
+[[component.check]]
+kind = "http"
+url = "{base}/slow"
+interval = "200ms"
+timeout = "100ms"
+
+[[component]]
+id = "tcp-up"
+name = "TCP up"
+[[component.check]]
+kind = "tcp"
+address = "{live}"
+interval = "200ms"
+timeout = "150ms"
+
+[[component]]
+id = "tcp-down"
+name = "TCP down"
+[[component.check]]
+kind = "tcp"
+address = "{closed}"
+interval = "200ms"
+timeout = "150ms"
+failure_level = "partial_outage"
+"#,
+            live = live.local_addr().unwrap()
+        ),
+    );
+    let server = Server::start(&["--config", &config, "--detail-refresh", "100ms"]).await;
+    expect(&server, "web-ok", "operational", "HTTP 200 in").await;
+    expect(&server, "web-503", "major_outage", "HTTP 503 in").await;
+    expect(&server, "web-slow", "degraded_performance", "slower than 100 ms").await;
+    expect(&server, "web-body", "major_outage", "body does not match").await;
+    expect(&server, "web-timeout", "major_outage", "timed out after 100 ms").await;
+    expect(&server, "tcp-up", "operational", "connected in").await;
+    expect(&server, "tcp-down", "partial_outage", "connection refused").await;
+    let c = component(&server, "web-ok").await;
+    assert!(c["latency_ms"].is_number() && c["checked_at_ms"].as_i64().unwrap() > 0, "{c}");
+    let s: Value = reqwest::get(server.url("/api/v1/status")).await.unwrap().json().await.unwrap();
+    assert_eq!(s["level"], "major_outage");
+
+    // The page shows the reasons.
+    let html = reqwest::get(server.url("/")).await.unwrap().text().await.unwrap();
+    assert!(html.contains("HTTP 503 in") && html.contains("connection refused") && html.contains(">Web<"), "{html}");
+}
+
+#[tokio::test]
+async fn command_checks_follow_the_nagios_convention() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for (id, script) in [
+        ("ok", "echo 'DISK OK - 40% free|/=60%;80;90'; exit 0"),
+        ("warning", "echo 'DISK WARNING - 15% free'; exit 1"),
+        ("critical", "echo 'DISK CRITICAL - 2% free'; exit 2"),
+        ("unknown", "echo 'cannot stat /data'; exit 3"),
+        ("hang", "sleep 10"),
+    ] {
+        text += &format!(
+            "[[component]]\nid = \"{id}\"\nname = \"{id}\"\n[[component.check]]\nkind = \"command\"\ncommand = [\"/bin/sh\", \"-c\", \"{script}\"]\ninterval = \"300ms\"\ntimeout = \"200ms\"\n\n"
+        );
+    }
+    text += "[[component]]\nid = \"missing\"\nname = \"missing\"\n[[component.check]]\nkind = \"command\"\ncommand = [\"/no/such/program\"]\ninterval = \"300ms\"\ntimeout = \"200ms\"\n";
+    let config = write_config(dir.path(), &text);
+    let server = Server::start(&["--config", &config, "--detail-refresh", "100ms"]).await;
+    expect(&server, "ok", "operational", "DISK OK - 40% free").await;
+    let ok = component(&server, "ok").await;
+    assert!(!ok["reason"].as_str().unwrap().contains('|'), "performance data is left out: {ok}");
+    expect(&server, "warning", "degraded_performance", "warning: DISK WARNING").await;
+    expect(&server, "critical", "major_outage", "critical: DISK CRITICAL - 2% free").await;
+    expect(&server, "unknown", "degraded_performance", "unknown: cannot stat /data").await;
+    expect(&server, "hang", "major_outage", "timed out after 200 ms").await;
+    expect(&server, "missing", "major_outage", "cannot run /no/such/program").await;
+}
+
+#[tokio::test]
+async fn damping_holds_a_level_until_results_repeat() {
+    let (base, flip) = fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[component]]\nid = \"flappy\"\nname = \"Flappy\"\n[[component.check]]\nkind = \"http\"\nurl = \"{base}/flip\"\ninterval = \"100ms\"\ntimeout = \"90ms\"\njitter = \"1ms\"\nfailure_threshold = 4\nsuccess_threshold = 3\n"
+        ),
+    );
+    let server = Server::start(&["--config", &config, "--detail-refresh", "50ms"]).await;
+    expect(&server, "flappy", "operational", "HTTP 200").await;
+    flip.store(500, Ordering::SeqCst);
+    // Three failures (~300 ms) are not enough; the fourth is.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(component(&server, "flappy").await["level"], "operational");
+    expect(&server, "flappy", "major_outage", "HTTP 500").await;
+    flip.store(200, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(component(&server, "flappy").await["level"], "major_outage", "one success is not recovery");
+    expect(&server, "flappy", "operational", "HTTP 200").await;
+}
+
+#[tokio::test]
+async fn heartbeats_keep_a_component_up_and_their_absence_takes_it_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let beat_token = "job-token-0123456789abcdef";
+    let config = write_config(
+        dir.path(),
+        &format!("[[component]]\nid = \"backup\"\nname = \"Backup\"\n[[component.check]]\nkind = \"heartbeat\"\nperiod = \"600ms\"\ntoken = \"{beat_token}\"\n"),
+    );
+    let server = Server::start(&["--config", &config, "--detail-refresh", "50ms"]).await;
+    expect(&server, "backup", "operational", "waiting for the first beat").await;
+    let client = reqwest::Client::new();
+    let beat = |token: &'static str, id: &'static str| {
+        client.post(server.url(&format!("/api/v1/heartbeat/{id}"))).bearer_auth(token).send()
+    };
+    for _ in 0..4 {
+        assert_eq!(beat(beat_token, "backup").await.unwrap().status(), 200);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    expect(&server, "backup", "operational", "last beat").await;
+    assert_eq!(beat(TOKEN, "backup").await.unwrap().status(), 401, "the operator token is not the job's");
+    assert_eq!(beat(beat_token, "nothing").await.unwrap().status(), 404);
+    expect(&server, "backup", "major_outage", "no beat for").await;
+    assert_eq!(beat(beat_token, "backup").await.unwrap().status(), 200);
+    expect(&server, "backup", "operational", "last beat").await;
+}
+
+#[tokio::test]
+async fn check_config_reports_errors_with_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write_config(
+        dir.path(),
+        "[[component]]\nid = \"api\"\nname = \"API\"\n\n[[component.check]]\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"\ntimeout = \"soon\"\n",
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_statuscast"))
+        .args(["check-config", "--config", &bad])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("statuscast.toml:8:11: component[0].check[0].timeout: expected a duration"), "{err}");
+
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/statuscast.example.toml");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_statuscast"))
+        .args(["check-config", "--config", example])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 5 components, 5 checks"));
+
+    // serve refuses to start on a bad file, with the same message.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_statuscast"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--config", &bad, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("statuscast.toml:8:11"));
+}
