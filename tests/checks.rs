@@ -280,3 +280,47 @@ async fn check_config_reports_errors_with_their_place() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("statuscast.toml:8:11"));
 }
+
+#[tokio::test]
+async fn the_config_reloads_on_change_and_sighup_without_dropping_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = |id: &str, msg: &str| {
+        format!("[[component]]\nid = \"{id}\"\nname = \"{id}\"\n[[component.check]]\nkind = \"command\"\ncommand = [\"/bin/echo\", \"{msg}\"]\ninterval = \"200ms\"\ntimeout = \"150ms\"\n\n")
+    };
+    let config = write_config(dir.path(), &cmd("alpha", "alpha fine"));
+    let server = Server::start(&["--config", &config, "--detail-refresh", "50ms"]).await;
+    expect(&server, "alpha", "operational", "alpha fine").await;
+    let mut sse = common::SseReader::new(common::connect(&server, "/connect_to_sse", &[]).await);
+    sse.next_event(WAIT).await.unwrap();
+
+    // A changed file is picked up by itself.
+    std::fs::write(&config, cmd("beta", "beta fine")).unwrap();
+    expect(&server, "beta", "operational", "beta fine").await;
+    assert!(component(&server, "alpha").await.is_null(), "removed components leave the page");
+    let mut saw_beta = false;
+    while let Some(e) = sse.next_event(Duration::from_secs(2)).await {
+        if e.data.contains("\"beta\"") {
+            saw_beta = true;
+            break;
+        }
+    }
+    assert!(saw_beta, "the same stream carried the new configuration");
+
+    // An invalid file keeps the running configuration and is reported.
+    std::fs::write(&config, "[[component]]\nid = \"gamma\"\n").unwrap();
+    let refused = eventually(WAIT, || async {
+        let m = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+        m.contains("statuscast_config_reload_errors_total 1")
+    })
+    .await;
+    assert!(refused, "the bad file was noticed and refused");
+    expect(&server, "beta", "operational", "beta fine").await;
+
+    // SIGHUP reloads at once.
+    std::fs::write(&config, cmd("delta", "delta fine")).unwrap();
+    unsafe { libc::kill(server.pid(), libc::SIGHUP) };
+    let start = std::time::Instant::now();
+    expect(&server, "delta", "operational", "delta fine").await;
+    println!("SIGHUP to new configuration shown: {:?}", start.elapsed());
+    assert_eq!(server.open_streams().await, 1, "the stream stayed connected throughout");
+}

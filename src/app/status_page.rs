@@ -60,6 +60,8 @@ pub fn StatusPage() -> impl IntoView {
 fn component_row(c: ComponentStatus) -> impl IntoView {
     let live = LiveStatus::expect();
     let since = c.since_ms;
+    let checked = c.checked_at_ms;
+    let latency = c.latency_ms.map(|ms| format!("{ms} ms"));
     view! {
         <li
             class=format!("component level-{}", c.level.as_str())
@@ -70,7 +72,16 @@ fn component_row(c: ComponentStatus) -> impl IntoView {
             <span class="component-name">{c.name}</span>
             <span class="component-level">{c.level.label()}</span>
             <span class="component-reason">{c.reason}</span>
-            <span class="component-since">{move || format!("changed {}", ago(since, live.now_ms.get()))}</span>
+            <span class="component-since">
+                {move || {
+                    let now = live.now_ms.get();
+                    match (checked, &latency) {
+                        (0, _) => format!("changed {}", ago(since, now)),
+                        (_, Some(l)) => format!("checked {} · {l}", ago(checked, now)),
+                        (_, None) => format!("checked {}", ago(checked, now)),
+                    }
+                }}
+            </span>
         </li>
     }
 }

@@ -198,7 +198,7 @@ pub async fn heartbeat(
     else {
         return ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization: Bearer <token>").into_response();
     };
-    match checks.heartbeat(&component, token).await {
+    match checks.runner().heartbeat(&component, token).await {
         Ok(()) => (StatusCode::OK, axum::Json(json!({ "component": component, "ok": true }))).into_response(),
         Err(HeartbeatError::UnknownComponent) => {
             ApiError::new(StatusCode::NOT_FOUND, format!("no component {component:?} has a heartbeat check")).into_response()
@@ -208,8 +208,18 @@ pub async fn heartbeat(
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    let (reloads, reload_errors) = state.checks.as_ref().map_or((0, 0), |c| {
+        use std::sync::atomic::Ordering::Relaxed;
+        (c.reloads.load(Relaxed), c.reload_errors.load(Relaxed))
+    });
     let body = format!(
-        "# HELP statuscast_sse_streams Open Server-Sent Events streams.\n\
+        "# HELP statuscast_config_reloads_total Configuration reloads applied.\n\
+         # TYPE statuscast_config_reloads_total counter\n\
+         statuscast_config_reloads_total {reloads}\n\
+         # HELP statuscast_config_reload_errors_total Reloads refused: the new file was invalid.\n\
+         # TYPE statuscast_config_reload_errors_total counter\n\
+         statuscast_config_reload_errors_total {reload_errors}\n\
+         # HELP statuscast_sse_streams Open Server-Sent Events streams.\n\
          # TYPE statuscast_sse_streams gauge\n\
          statuscast_sse_streams {}\n\
          # HELP statuscast_snapshot_version Version of the current status snapshot.\n\

@@ -117,6 +117,11 @@ impl Engine {
         .await
     }
 
+    /// Removes these components (a reloaded configuration no longer has them).
+    pub async fn remove_components(&self, ids: &[String]) -> Result<Snapshot, String> {
+        self.change(|snap, _| snap.components.retain(|c| !ids.contains(&c.id))).await
+    }
+
     /// Sets or clears the operator override.
     pub async fn set_override(&self, operator: Option<(Level, String)>) -> Result<Snapshot, String> {
         self.change(|snap, now| {

@@ -32,7 +32,7 @@ pub struct AppState {
     pub hub: Hub,
     pub engine: Arc<Engine>,
     /// The configured checks (None: the embedded default, host health only).
-    pub checks: Option<Arc<checks::runner::Runner>>,
+    pub checks: Option<Arc<checks::reload::Checks>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -179,14 +179,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     // The first page served already shows real results (each check's first run, within 2 s).
     let runner = match config {
         Some(config) => Some(
-            checks::runner::Runner::start(
-                config.components,
-                engine.clone(),
-                config.concurrency,
-                settings.data_dir.clone(),
-                Duration::from_secs(2),
-            )
-            .await,
+            checks::reload::Checks::start(args.config.clone(), config, engine.clone(), settings.data_dir.clone()).await,
         ),
         None => {
             report_host_health(&engine, &settings).await;

@@ -4,4 +4,5 @@
 pub mod config;
 pub mod damping;
 pub mod probe;
+pub mod reload;
 pub mod runner;

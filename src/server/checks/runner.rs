@@ -22,6 +22,7 @@ struct CheckState {
 
 pub struct Runner {
     components: Vec<ComponentSpec>,
+    stop: tokio::sync::watch::Sender<bool>,
     state: Vec<Vec<Mutex<CheckState>>>,
     engine: Arc<Engine>,
     http: reqwest::Client,
@@ -56,6 +57,7 @@ impl Runner {
             .expect("HTTP client");
         let runner = Arc::new(Runner {
             components,
+            stop: tokio::sync::watch::channel(false).0,
             state,
             engine,
             http,
@@ -78,7 +80,29 @@ impl Runner {
         runner
     }
 
+    /// The components this runner reports.
+    pub fn component_ids(&self) -> Vec<String> {
+        self.components.iter().map(|c| c.id.clone()).collect()
+    }
+
+    pub fn components(&self) -> &[ComponentSpec] {
+        &self.components
+    }
+
+    /// Ends every check task (an in-flight probe is dropped, a running command killed).
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
     async fn check_loop(self: Arc<Self>, ci: usize, ki: usize, first_done: tokio::sync::oneshot::Sender<()>) {
+        let mut stop = self.stop.subscribe();
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => {}
+            _ = self.clone().check_loop_inner(ci, ki, first_done) => {}
+        }
+    }
+
+    async fn check_loop_inner(self: Arc<Self>, ci: usize, ki: usize, first_done: tokio::sync::oneshot::Sender<()>) {
         let spec = &self.components[ci].checks[ki];
         let mut first_done = Some(first_done);
         let period = match &spec.probe {
@@ -199,6 +223,9 @@ impl Runner {
     }
 
     async fn report(&self, ci: usize) {
+        if *self.stop.borrow() {
+            return; // replaced by a reloaded configuration
+        }
         let status = self.component_status(ci);
         if let Err(e) = self.engine.report_components(vec![status]).await {
             tracing::error!("check result not recorded: {e}");

@@ -1,0 +1,123 @@
+//! The running configuration, and reloading it: on SIGHUP, and when the file changes (its
+//! modification time or size, looked at every two seconds). SSE clients stay connected; a
+//! new configuration that does not parse or validate leaves the running one in place and
+//! the reason is logged (with file, line, column and field) and counted in /metrics.
+
+use super::config::{self, Config};
+use super::runner::Runner;
+use crate::server::engine::Engine;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+pub struct Checks {
+    path: PathBuf,
+    engine: Arc<Engine>,
+    data_dir: PathBuf,
+    running: RwLock<(Config, Arc<Runner>)>,
+    reload_lock: tokio::sync::Mutex<()>,
+    pub reloads: AtomicU64,
+    pub reload_errors: AtomicU64,
+    last_error: RwLock<Option<String>>,
+}
+
+impl Checks {
+    pub async fn start(path: PathBuf, config: Config, engine: Arc<Engine>, data_dir: PathBuf) -> Arc<Checks> {
+        let runner = Runner::start(
+            config.components.clone(),
+            engine.clone(),
+            config.concurrency,
+            data_dir.clone(),
+            Duration::from_secs(2),
+        )
+        .await;
+        let checks = Arc::new(Checks {
+            path,
+            engine,
+            data_dir,
+            running: RwLock::new((config, runner)),
+            reload_lock: tokio::sync::Mutex::new(()),
+            reloads: AtomicU64::new(0),
+            reload_errors: AtomicU64::new(0),
+            last_error: RwLock::new(None),
+        });
+        checks.clone().spawn_watchers();
+        checks
+    }
+
+    pub fn runner(&self) -> Arc<Runner> {
+        self.running.read().unwrap().1.clone()
+    }
+
+    /// The reason the last reload was refused, if the last attempt failed.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.read().unwrap().clone()
+    }
+
+    /// Reads the file again; applies it if valid and different. Returns whether it changed.
+    pub async fn reload(&self) -> Result<bool, String> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let config = match config::load(&self.path) {
+            Ok(c) => c,
+            Err(e) => {
+                let msg = e.to_string();
+                self.reload_errors.fetch_add(1, Ordering::Relaxed);
+                *self.last_error.write().unwrap() = Some(msg.clone());
+                tracing::error!("configuration not reloaded, keeping the running one: {msg}");
+                return Err(msg);
+            }
+        };
+        *self.last_error.write().unwrap() = None;
+        let old = {
+            let running = self.running.read().unwrap();
+            if running.0 == config {
+                return Ok(false);
+            }
+            running.1.clone()
+        };
+        old.stop();
+        let new = Runner::start(
+            config.components.clone(),
+            self.engine.clone(),
+            config.concurrency,
+            self.data_dir.clone(),
+            Duration::from_secs(2),
+        )
+        .await;
+        let kept = new.component_ids();
+        let gone: Vec<String> = old.component_ids().into_iter().filter(|id| !kept.contains(id)).collect();
+        if !gone.is_empty() {
+            self.engine.remove_components(&gone).await?;
+        }
+        self.engine.flush_details().await?;
+        *self.running.write().unwrap() = (config, new);
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+        tracing::info!("configuration reloaded from {}", self.path.display());
+        Ok(true)
+    }
+
+    fn spawn_watchers(self: Arc<Self>) {
+        let on_hup = self.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                let _ = on_hup.reload().await;
+            }
+        });
+        tokio::spawn(async move {
+            let stamp = |p: &PathBuf| std::fs::metadata(p).ok().map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+            let mut seen = stamp(&self.path);
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let now = stamp(&self.path);
+                if now != seen && now.is_some() {
+                    seen = now;
+                    let _ = self.reload().await;
+                }
+            }
+        });
+    }
+}
