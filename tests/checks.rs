@@ -324,3 +324,50 @@ async fn the_config_reloads_on_change_and_sighup_without_dropping_streams() {
     println!("SIGHUP to new configuration shown: {:?}", start.elapsed());
     assert_eq!(server.open_streams().await, 1, "the stream stayed connected throughout");
 }
+
+/// `openssl s_server -www` with a fresh self-signed certificate valid for `days`.
+async fn tls_peer(dir: &std::path::Path, days: u32) -> (tokio::process::Child, u16) {
+    let (key, cert) = (dir.join(format!("k{days}.pem")), dir.join(format!("c{days}.pem")));
+    let ok = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", &days.to_string(), "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = tokio::process::Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    assert!(eventually(WAIT, || async { tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() }).await);
+    (child, port)
+}
+
+#[tokio::test]
+async fn a_certificate_expiring_soon_is_degraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_soon, soon_port) = tls_peer(dir.path(), 3).await;
+    let (_later, later_port) = tls_peer(dir.path(), 365).await;
+    let check = |id: &str, port: u16, verify: bool| {
+        format!("[[component]]\nid = \"{id}\"\nname = \"{id}\"\n[[component.check]]\nkind = \"http\"\nurl = \"https://127.0.0.1:{port}/\"\ninterval = \"300ms\"\ntimeout = \"250ms\"\ntls_expiry_days = 14\ntls_verify = {verify}\n\n")
+    };
+    let config = write_config(
+        dir.path(),
+        &(check("soon", soon_port, false) + &check("later", later_port, false) + &check("verified", later_port, true)),
+    );
+    let server = Server::start(&["--config", &config, "--detail-refresh", "100ms"]).await;
+    expect(&server, "soon", "degraded_performance", "certificate expires in 2 days").await;
+    expect(&server, "later", "operational", "HTTP 200 in").await;
+    // A self-signed certificate fails verification when it is asked for.
+    expect(&server, "verified", "major_outage", "certificate").await;
+}

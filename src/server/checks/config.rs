@@ -85,6 +85,10 @@ pub struct CheckConfig {
     pub body_regex: Option<String>,
     /// Slower answers are degraded.
     pub slow: Option<Dur>,
+    /// https: a certificate expiring within this many days is degraded.
+    pub tls_expiry_days: Option<u32>,
+    /// https: verify the certificate chain and name (default true).
+    pub tls_verify: Option<bool>,
     // tcp
     pub address: Option<String>,
     // command
@@ -209,6 +213,8 @@ pub enum Probe {
         body_contains: Option<String>,
         body_regex: Option<String>,
         slow: Option<Duration>,
+        tls_expiry_days: Option<u32>,
+        tls_verify: bool,
     },
     Tcp {
         address: String,
@@ -271,7 +277,9 @@ fn validate_check(
     let kind = k.kind;
     let kind_name = format!("{kind:?}").to_lowercase();
     // Fields that belong to other kinds are mistakes, not silently ignored.
-    let present: [(&str, bool, &[Kind]); 17] = [
+    let present: [(&str, bool, &[Kind]); 19] = [
+        ("tls_expiry_days", k.tls_expiry_days.is_some(), &[Kind::Http]),
+        ("tls_verify", k.tls_verify.is_some(), &[Kind::Http]),
         ("url", k.url.is_some(), &[Kind::Http]),
         ("method", k.method.is_some(), &[Kind::Http]),
         ("headers", !k.headers.is_empty(), &[Kind::Http]),
@@ -333,6 +341,9 @@ fn validate_check(
             if let Some(bad) = expect_status.iter().find(|s| !(100..=599).contains(*s)) {
                 return Err(fail("expect_status", format!("{bad} is not an HTTP status")));
             }
+            if (k.tls_expiry_days.is_some() || k.tls_verify.is_some()) && !url.starts_with("https://") {
+                return Err(fail("tls_expiry_days", "applies to https:// URLs only".into()));
+            }
             if let Some(re) = &k.body_regex {
                 if let Err(e) = regex::Regex::new(re) {
                     return Err(fail("body_regex", format!("invalid regular expression: {e}")));
@@ -346,6 +357,8 @@ fn validate_check(
                 body_contains: k.body_contains,
                 body_regex: k.body_regex,
                 slow: k.slow.map(|d| d.0),
+                tls_expiry_days: k.tls_expiry_days,
+                tls_verify: k.tls_verify.unwrap_or(true),
             }
         }
         Kind::Tcp => {

@@ -1,6 +1,7 @@
 //! Health checks configured in `statuscast.toml`: what to probe, how often, and how results
 //! become component levels (see `config`, `probe`, `damping`, `runner`).
 
+pub mod cert;
 pub mod config;
 pub mod damping;
 pub mod probe;

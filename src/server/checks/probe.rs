@@ -27,7 +27,34 @@ pub fn ms(d: Duration) -> String {
 }
 
 /// Runs the probe within the check's timeout.
-pub async fn run(spec: &CheckSpec, http: &reqwest::Client, data_dir: &std::path::Path) -> Outcome {
+/// The HTTP clients checks share: one verifying certificates, one not (`tls_verify = false`).
+pub struct HttpClients {
+    pub verified: reqwest::Client,
+    pub unverified: reqwest::Client,
+}
+
+impl HttpClients {
+    pub fn new() -> HttpClients {
+        let build = |verify: bool| {
+            reqwest::Client::builder()
+                .user_agent(concat!("statuscast/", env!("CARGO_PKG_VERSION")))
+                .redirect(reqwest::redirect::Policy::limited(5))
+                .tls_info(true)
+                .danger_accept_invalid_certs(!verify)
+                .build()
+                .expect("HTTP client")
+        };
+        HttpClients { verified: build(true), unverified: build(false) }
+    }
+}
+
+impl Default for HttpClients {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub async fn run(spec: &CheckSpec, http: &HttpClients, data_dir: &std::path::Path) -> Outcome {
     let fail = |reason: String| Outcome { level: spec.failure_level, reason, latency: None };
     let result = tokio::time::timeout(spec.timeout, async {
         match &spec.probe {
@@ -62,10 +89,13 @@ pub async fn run(spec: &CheckSpec, http: &reqwest::Client, data_dir: &std::path:
     }
 }
 
-async fn http_probe(spec: &CheckSpec, client: &reqwest::Client) -> Outcome {
-    let Probe::Http { url, method, headers, expect_status, body_contains, body_regex, slow } = &spec.probe else {
+async fn http_probe(spec: &CheckSpec, clients: &HttpClients) -> Outcome {
+    let Probe::Http { url, method, headers, expect_status, body_contains, body_regex, slow, tls_expiry_days, tls_verify } =
+        &spec.probe
+    else {
         unreachable!()
     };
+    let client = if *tls_verify { &clients.verified } else { &clients.unverified };
     let fail = |reason: String, latency| Outcome { level: spec.failure_level, reason, latency };
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let mut req = client.request(method, url);
@@ -78,6 +108,11 @@ async fn http_probe(spec: &CheckSpec, client: &reqwest::Client) -> Outcome {
         Err(e) => return fail(describe_reqwest_error(&e), None),
     };
     let status = res.status().as_u16();
+    let cert_expiry = res
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .and_then(super::cert::not_after);
     let mut body = Vec::new();
     if body_contains.is_some() || body_regex.is_some() {
         loop {
@@ -108,6 +143,21 @@ async fn http_probe(spec: &CheckSpec, client: &reqwest::Client) -> Outcome {
         match regex::Regex::new(re) {
             Ok(re) if re.is_match(&text) => {}
             _ => return fail(format!("HTTP {status}, body does not match /{re}/"), Some(latency)),
+        }
+    }
+    if let (Some(days), Some(expiry)) = (tls_expiry_days, cert_expiry) {
+        let left = expiry - std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        if left < *days as i64 * 86_400 {
+            let reason = if left <= 0 {
+                "certificate expired".to_string()
+            } else {
+                format!("certificate expires in {} days", left / 86_400)
+            };
+            return Outcome {
+                level: Level::DegradedPerformance,
+                reason: format!("HTTP {status} in {}, {reason}", ms(latency)),
+                latency: Some(latency),
+            };
         }
     }
     if let Some(limit) = slow {

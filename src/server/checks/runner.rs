@@ -25,7 +25,7 @@ pub struct Runner {
     stop: tokio::sync::watch::Sender<bool>,
     state: Vec<Vec<Mutex<CheckState>>>,
     engine: Arc<Engine>,
-    http: reqwest::Client,
+    http: probe::HttpClients,
     data_dir: PathBuf,
     limit: Arc<Semaphore>,
     started: Instant,
@@ -50,11 +50,7 @@ impl Runner {
             .iter()
             .map(|c| c.checks.iter().map(|_| Mutex::new(CheckState::default())).collect())
             .collect();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("statuscast/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .expect("HTTP client");
+        let http = probe::HttpClients::new();
         let runner = Arc::new(Runner {
             components,
             stop: tokio::sync::watch::channel(false).0,
