@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 src, md_path, svg_path = sys.argv[1], sys.argv[2], sys.argv[3]
-rows, bundle, browser = [], None, None
+rows, bundle, browser, checks, startup = [], None, None, None, None
 for line in open(src):
     line = line.strip()
     if not line:
@@ -18,6 +18,10 @@ for line in open(src):
         bundle = d["bundle"]
     elif "browser" in d:
         browser = d["browser"]
+    elif "checks" in d:
+        checks = d["checks"]
+    elif "startup" in d:
+        startup = d["startup"]
     else:
         rows.append(d)
 
@@ -101,6 +105,22 @@ if bundle:
     out.append(
         f"- Hydrate bundle (wasm + JS): {bundle['raw'] / 1024:.0f} KiB raw, {bundle['gzip'] / 1024:.0f} KiB gzip."
     )
+if startup:
+    out.append(
+        f"- Start-up (embedded default, release build): first response {startup['first_response_ms']} ms after "
+        f"spawn; idle RSS {startup['idle_rss_mib']} MiB after serving a page."
+    )
+if checks:
+    out += [
+        "",
+        "## Checks",
+        "",
+        f"{checks['count']:,} HTTP checks every {checks['interval_s']} s ({checks['checks_per_s']} checks/s) against "
+        f"a local nginx, measured over {checks['window_s']} s: statuscast used {checks['cpu_pct']} % of one core "
+        f"and {checks['rss_mib']} MiB RSS; {checks['components_checked']:,} components checked, "
+        f"{checks['components_up']:,} up; {checks['versions_published']} snapshot versions published in the window "
+        f"(detail changes are gathered and pushed every 10 s; level changes at once).",
+    ]
 out += ["", "![fan-out p99 and RSS per stream](results.svg)", ""]
 open(md_path, "w").write("\n".join(out))
 

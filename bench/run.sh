@@ -75,5 +75,9 @@ echo "== 20 browser pages"
   npx playwright test --config playwright.bench.config.ts 2>&1) | tee "$OUT/browser.log"
 grep -o '{"browser".*}' "$OUT/browser.log" >> "$OUT/results.jsonl" || echo "no browser result"
 
+# --- checks: 1,000 HTTP checks every 10 s against a local nginx; start-up and idle memory ---
+echo "== 1,000 checks"
+python3 bench/checks.py "$SERVER" "$OUT" "${BENCH_CHECKS:-1000}" 10 60 | tee -a "$OUT/results.jsonl"
+
 python3 bench/report.py "$OUT/results.jsonl" bench/RESULTS.md bench/results.svg
 echo "wrote bench/RESULTS.md and bench/results.svg"
