@@ -145,20 +145,6 @@ pub fn evaluate(s: &HostSample, t: &HostThresholds) -> Vec<ComponentStatus> {
     ]
 }
 
-/// What to report when the host cannot be sampled at all.
-pub fn unreadable(error: &str) -> Vec<ComponentStatus> {
-    vec![ComponentStatus {
-        id: "host.disk".into(),
-        name: "Disk space".into(),
-        group: Some(GROUP.into()),
-        level: Level::MajorOutage,
-        reason: format!("cannot read host health: {error}"),
-        since_ms: 0,
-        checked_at_ms: 0,
-        latency_ms: None,
-    }]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

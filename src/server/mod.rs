@@ -31,8 +31,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub hub: Hub,
     pub engine: Arc<Engine>,
-    /// The configured checks (None: the embedded default, host health only).
-    pub checks: Option<Arc<checks::reload::Checks>>,
+    /// The running checks (from statuscast.toml, or the embedded default).
+    pub checks: Arc<checks::reload::Checks>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -68,19 +68,6 @@ fn leptos_options(args: &ServeArgs) -> Result<LeptosOptions, String> {
     Ok(options)
 }
 
-/// Samples host health now and then every interval, reporting through the engine.
-fn spawn_host_health(engine: Arc<Engine>, settings: Arc<Settings>) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(settings.host_interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticker.tick().await;
-        loop {
-            ticker.tick().await;
-            report_host_health(&engine, &settings).await;
-        }
-    });
-}
-
 /// Publishes gathered detail changes every `every`.
 fn spawn_detail_flush(engine: Arc<Engine>, every: Duration) {
     tokio::spawn(async move {
@@ -93,18 +80,6 @@ fn spawn_detail_flush(engine: Arc<Engine>, every: Duration) {
             }
         }
     });
-}
-
-async fn report_host_health(engine: &Engine, settings: &Settings) {
-    let dir = settings.data_dir.clone();
-    let reports = match tokio::task::spawn_blocking(move || host::sample(&dir)).await {
-        Ok(Ok(sample)) => host::evaluate(&sample, &settings.thresholds),
-        Ok(Err(e)) => host::unreadable(&e),
-        Err(e) => host::unreadable(&e.to_string()),
-    };
-    if let Err(e) = engine.report_components(reports).await {
-        tracing::error!("host health not recorded: {e}");
-    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -166,33 +141,25 @@ pub fn check_config(path: &std::path::Path) -> Result<(), String> {
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let settings = Arc::new(args.settings()?);
     let leptos_options = leptos_options(&args)?;
-    // A configuration file that exists must be valid; none means the embedded default.
+    // A configuration file that exists must be valid; none means the embedded default (the
+    // host). A file created later is picked up like any change.
     let config = if args.config.exists() {
-        Some(checks::config::load(&args.config).map_err(|e| e.to_string())?)
+        checks::config::load(&args.config).map_err(|e| e.to_string())?
     } else {
-        None
+        checks::config::embedded_default(settings.host_interval, &settings.thresholds)
     };
     let store = StateFile::open(&settings.data_dir)?;
     let persisted = store.load()?;
     let hub = Hub::new(crate::status::Snapshot::unknown());
     let engine = Arc::new(Engine::new(store, persisted, hub.clone()));
     // The first page served already shows real results (each check's first run, within 2 s).
-    let runner = match config {
-        Some(config) => Some(
-            checks::reload::Checks::start(args.config.clone(), config, engine.clone(), settings.data_dir.clone()).await,
-        ),
-        None => {
-            report_host_health(&engine, &settings).await;
-            spawn_host_health(engine.clone(), settings.clone());
-            None
-        }
-    };
+    let checks = checks::reload::Checks::start(args.config.clone(), config, engine.clone(), settings.data_dir.clone()).await;
     engine.flush_details().await?;
     spawn_detail_flush(engine.clone(), settings.detail_refresh);
     hub.spawn_heartbeat(settings.heartbeat);
 
     let addr = leptos_options.site_addr;
-    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks: runner };
+    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks };
     let state_for_conns = state.clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -53,6 +53,15 @@ pub struct ComponentConfig {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
+pub enum HostMeasure {
+    All,
+    Disk,
+    Memory,
+    Load,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     Http,
     Tcp,
@@ -101,6 +110,8 @@ pub struct CheckConfig {
     pub load_degraded: Option<f64>,
     pub load_outage: Option<f64>,
     pub path: Option<String>,
+    /// Which host measure decides the level: disk, memory, load, or all (default).
+    pub measure: Option<HostMeasure>,
     // heartbeat
     pub period: Option<Dur>,
     pub token: Option<String>,
@@ -145,6 +156,34 @@ pub struct Config {
 impl Config {
     pub fn check_count(&self) -> usize {
         self.components.iter().map(|c| c.checks.len()).sum()
+    }
+}
+
+/// The embedded default, without a config file: the host statuscast runs on, as three
+/// components (disk space of the data directory, memory, CPU load).
+pub fn embedded_default(interval: Duration, thresholds: &crate::server::host::HostThresholds) -> Config {
+    let component = |id: &str, name: &str, measure| ComponentSpec {
+        id: id.into(),
+        name: name.into(),
+        group: Some(crate::server::host::GROUP.into()),
+        checks: vec![CheckSpec {
+            id: format!("{id}/0"),
+            interval,
+            timeout: Duration::from_secs(10).min(interval),
+            jitter: Duration::ZERO,
+            failure_threshold: 1,
+            success_threshold: 1,
+            failure_level: Level::MajorOutage,
+            probe: Probe::Host { thresholds: thresholds.clone(), path: None, measure },
+        }],
+    };
+    Config {
+        concurrency: 4,
+        components: vec![
+            component("host.disk", "Disk space", HostMeasure::Disk),
+            component("host.memory", "Memory", HostMeasure::Memory),
+            component("host.load", "CPU load", HostMeasure::Load),
+        ],
     }
 }
 
@@ -226,6 +265,7 @@ pub enum Probe {
     Host {
         thresholds: crate::server::host::HostThresholds,
         path: Option<String>,
+        measure: HostMeasure,
     },
     Heartbeat {
         period: Duration,
@@ -303,7 +343,7 @@ fn validate_check(
             return Err(fail(name, format!("does not apply to kind = \"{kind_name}\"")));
         }
     }
-    if k.path.is_some() && kind != Kind::Host {
+    if (k.path.is_some() || k.measure.is_some()) && kind != Kind::Host {
         return Err(fail("path", format!("does not apply to kind = \"{kind_name}\"")));
     }
     let required = |name: &str| fail(name, format!("is required for kind = \"{kind_name}\""));
@@ -396,7 +436,7 @@ fn validate_check(
             if thresholds.load_outage < thresholds.load_degraded {
                 return Err(fail("load_outage", "must not be below load_degraded".into()));
             }
-            Probe::Host { thresholds, path: k.path }
+            Probe::Host { thresholds, path: k.path, measure: k.measure.unwrap_or(HostMeasure::All) }
         }
         Kind::Heartbeat => {
             let period = k.period.ok_or_else(|| required("period"))?.0;
@@ -500,8 +540,18 @@ token = "0123456789abcdef-backup"
         assert!(err(&GOOD.replace("failure_threshold = 3", "failure_threshold = 0")).contains("failure_threshold: must be at least 1"));
         assert!(err(&GOOD.replace("body_contains = \"ok\"", "body_regex = \"(\"")).contains("body_regex: invalid regular expression"));
         assert!(err("[[component]]\nid = \"x\"\nname = \"X\"\n").contains("component[0].check: a component needs at least one"));
+        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "address = \"a:1\"\nmeasure = \"disk\"")).contains("measure: does not apply to kind = \"tcp\""));
+        assert!(err(&GOOD.replace("kind = \"tcp\"\naddress = \"127.0.0.1:5432\"", "kind = \"host\"\nmeasure = \"cpu\"")).contains("unknown variant `cpu`"));
         let e = err("[[component]\n");
         assert!(e.starts_with("statuscast.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn the_embedded_default_watches_the_host_as_three_components() {
+        let c = embedded_default(Duration::from_secs(10), &crate::server::host::HostThresholds::default());
+        let ids: Vec<&str> = c.components.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["host.disk", "host.memory", "host.load"]);
+        assert!(matches!(c.components[0].checks[0].probe, Probe::Host { measure: HostMeasure::Disk, .. }));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Running one check once: HTTP, TCP, a command (Nagios plugin conventions), host health.
 //! Heartbeats are not probed: they are judged from the beats the API records.
 
-use super::config::{CheckSpec, Probe};
+use super::config::{CheckSpec, HostMeasure, Probe};
 use crate::server::host;
 use crate::status::Level;
 use std::time::{Duration, Instant};
@@ -61,21 +61,12 @@ pub async fn run(spec: &CheckSpec, http: &HttpClients, data_dir: &std::path::Pat
             Probe::Http { .. } => http_probe(spec, http).await,
             Probe::Tcp { address } => tcp_probe(spec, address).await,
             Probe::Command { program, args } => command_probe(spec, program, args).await,
-            Probe::Host { thresholds, path } => {
+            Probe::Host { thresholds, path, measure } => {
                 let dir = path.as_deref().map(std::path::PathBuf::from).unwrap_or_else(|| data_dir.to_path_buf());
                 let thresholds = thresholds.clone();
                 match tokio::task::spawn_blocking(move || host::sample(&dir).map(|s| host::evaluate(&s, &thresholds))).await {
-                    Ok(Ok(parts)) => {
-                        let worst = parts.iter().map(|c| c.level).max().unwrap_or(Level::Operational);
-                        let reason = parts
-                            .iter()
-                            .filter(|c| c.level == worst)
-                            .map(|c| format!("{}: {}", c.name.to_lowercase(), c.reason))
-                            .collect::<Vec<_>>()
-                            .join("; ");
-                        Outcome { level: worst, reason, latency: None }
-                    }
-                    Ok(Err(e)) => fail(e),
+                    Ok(Ok(parts)) => host_outcome(parts, *measure),
+                    Ok(Err(e)) => fail(format!("cannot read host health: {e}")),
                     Err(e) => fail(e.to_string()),
                 }
             }
@@ -87,6 +78,27 @@ pub async fn run(spec: &CheckSpec, http: &HttpClients, data_dir: &std::path::Pat
         Ok(outcome) => outcome,
         Err(_) => fail(format!("timed out after {}", ms(spec.timeout))),
     }
+}
+
+/// The level and reason of one host measure, or of the worst of them.
+fn host_outcome(parts: Vec<crate::status::ComponentStatus>, measure: HostMeasure) -> Outcome {
+    let id = match measure {
+        HostMeasure::Disk => Some("host.disk"),
+        HostMeasure::Memory => Some("host.memory"),
+        HostMeasure::Load => Some("host.load"),
+        HostMeasure::All => None,
+    };
+    if let Some(part) = id.and_then(|id| parts.iter().find(|c| c.id == id)) {
+        return Outcome { level: part.level, reason: part.reason.clone(), latency: None };
+    }
+    let worst = parts.iter().map(|c| c.level).max().unwrap_or(Level::Operational);
+    let reason = parts
+        .iter()
+        .filter(|c| c.level == worst)
+        .map(|c| format!("{}: {}", c.name.to_lowercase(), c.reason))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Outcome { level: worst, reason, latency: None }
 }
 
 async fn http_probe(spec: &CheckSpec, clients: &HttpClients) -> Outcome {
