@@ -49,7 +49,7 @@ with open(os.path.join(work, "statuscast.toml"), "w") as f:
         f.write(
             f'[[component]]\nid = "svc-{i}"\nname = "Service {i}"\ngroup = "Group {i // 50}"\n'
             f'[[component.check]]\nkind = "http"\nurl = "http://127.0.0.1:8091/svc/{i}"\n'
-            f'interval = "{interval}s"\ntimeout = "5s"\nbody_contains = "ok"\n\n'
+            f'interval = "{interval}s"\ntimeout = "{min(5, interval)}s"\nbody_contains = "ok"\n\n'
         )
 
 def startup():

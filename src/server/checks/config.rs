@@ -343,8 +343,10 @@ fn validate_check(
             return Err(fail(name, format!("does not apply to kind = \"{kind_name}\"")));
         }
     }
-    if (k.path.is_some() || k.measure.is_some()) && kind != Kind::Host {
-        return Err(fail("path", format!("does not apply to kind = \"{kind_name}\"")));
+    for (name, is_set) in [("path", k.path.is_some()), ("measure", k.measure.is_some())] {
+        if is_set && kind != Kind::Host {
+            return Err(fail(name, format!("does not apply to kind = \"{kind_name}\"")));
+        }
     }
     let required = |name: &str| fail(name, format!("is required for kind = \"{kind_name}\""));
     let interval = k.interval.map_or(Duration::from_secs(30), |d| d.0);
