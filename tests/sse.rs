@@ -289,3 +289,27 @@ async fn with_own_connections_off_a_reused_connection_streams_too() {
     let e = sse.next_event(WAIT).await.expect("the change");
     assert_eq!(snapshot_of(&e)["message"], "through hyper");
 }
+
+#[tokio::test]
+async fn a_first_request_that_hyper_serves_is_streamed_in_place() {
+    // HTTP/1.0 is not served by the lean path; as the connection's first request it must not
+    // be sent away to reconnect (it would come back the same way, for ever).
+    let server = Server::start(&[]).await;
+    let mut raw = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    raw.write_all(b"GET /connect_to_sse HTTP/1.0\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = std::time::Instant::now() + WAIT;
+    while !String::from_utf8_lossy(&got).contains("event: status") && std::time::Instant::now() < deadline {
+        use tokio::io::AsyncReadExt;
+        match tokio::time::timeout(Duration::from_millis(500), raw.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.0 200"), "{text}");
+    assert!(text.contains("event: status"), "the snapshot is streamed: {text}");
+    assert_eq!(server.open_streams().await, 1);
+}

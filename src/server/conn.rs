@@ -16,12 +16,15 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use hyper_util::service::TowerToHyperService;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+/// Which request on its connection (0: the first) a request served by hyper is.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestOnConnection(pub u64);
 
 /// Longest request head read before handing over to hyper or giving up.
 const MAX_HEAD: usize = 16 * 1024;
@@ -64,10 +67,17 @@ async fn connection(mut io: GuardedStream, app: Router, state: AppState, watcher
         return;
     }
     let io = Prefixed { prefix: Bytes::from(head), inner: io };
+    // Each request learns whether it is the connection's first (see `RequestOnConnection`).
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        let index = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        req.extensions_mut().insert(RequestOnConnection(index));
+        tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
+    });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
-        .serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
+        .serve_connection(TokioIo::new(io), service);
     // Boxed, so the hyper state is allocated only for connections that use it.
     let _ = Box::pin(watcher.watch(conn)).await;
 }

@@ -136,9 +136,14 @@ pub const RESPONSE_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-s
 pub async fn connect_to_sse(
     State(state): State<AppState>,
     Query(query): Query<ConnectQuery>,
+    on_connection: Option<axum::Extension<crate::server::conn::RequestOnConnection>>,
     headers: HeaderMap,
 ) -> Response {
-    if state.settings.sse_own_connection {
+    // Only a connection that already carried requests is worth leaving: the first request of
+    // a connection gets here only when it is not a plain stream request (HTTP/1.0, say), and
+    // sending it away would loop.
+    let reused = on_connection.is_some_and(|e| e.0 .0 > 0);
+    if state.settings.sse_own_connection && reused {
         let mut res = event_stream_response(Body::from(retry_field(10, 40)));
         res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         return res;

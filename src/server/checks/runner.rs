@@ -114,12 +114,13 @@ impl Runner {
                     probe::run(spec, &self.http, &self.data_dir).await
                 }
             };
-            let changed = self.record(ci, ki, spec, outcome);
+            self.record(ci, ki, spec, outcome);
+            // The first round is reported together by `start`; later results at once (the
+            // engine decides whether they are pushed now or with the next detail refresh).
             match first_done.take() {
                 Some(tx) => {
                     let _ = tx.send(());
                 }
-                None if changed => self.report(ci).await,
                 None => self.report(ci).await,
             }
             let jitter = if spec.jitter.is_zero() {
@@ -131,15 +132,12 @@ impl Runner {
         }
     }
 
-    /// Stores a result; returns whether the shown level or reason changed.
-    fn record(&self, ci: usize, ki: usize, spec: &CheckSpec, outcome: Outcome) -> bool {
+    /// Stores a result (through the damper).
+    fn record(&self, ci: usize, ki: usize, spec: &CheckSpec, outcome: Outcome) {
         let mut st = self.state[ci][ki].lock().unwrap();
-        let before = st.damper.shown();
-        let shown = st.damper.observe(outcome.level, spec.failure_threshold, spec.success_threshold);
-        let reason_changed = st.last.as_ref().map(|o| &o.reason) != Some(&outcome.reason);
+        st.damper.observe(outcome.level, spec.failure_threshold, spec.success_threshold);
         st.checked_at_ms = now_ms();
         st.last = Some(outcome);
-        before != Some(shown) || reason_changed
     }
 
     fn heartbeat_outcome(&self, ci: usize, ki: usize, spec: &CheckSpec, period: Duration) -> Outcome {
