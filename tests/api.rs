@@ -200,3 +200,48 @@ async fn the_page_carries_the_status_without_javascript_and_escapes_text() {
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"system-status\"") && html.contains("Page not found"), "{html}");
 }
+
+#[tokio::test]
+async fn sigkill_in_a_stream_of_writes_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
+    let pid = server.pid();
+    let writer = {
+        let url = server.url("/api/v1/status");
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut acked: Option<(u64, u64)> = None; // (index, version)
+            for i in 0u64.. {
+                let level = if i % 2 == 0 { "major_outage" } else { "partial_outage" };
+                let res = client
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .json(&serde_json::json!({ "level": level, "message": format!("write {i}") }))
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 200 => {
+                        let v: Value = r.json().await.unwrap_or(Value::Null);
+                        if let Some(version) = v["version"].as_u64() {
+                            acked = Some((i, version));
+                        }
+                    }
+                    _ => return acked,
+                }
+            }
+            acked
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let (last_index, last_version) = writer.await.unwrap().expect("some writes were acknowledged");
+    drop(server);
+
+    let again = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
+    let s = status(&again).await;
+    let message = s["message"].as_str().unwrap();
+    let index: u64 = message.trim_start_matches("write ").parse().unwrap();
+    assert!(index >= last_index, "acknowledged write {last_index} lost: the restart shows {message:?}");
+    assert!(s["version"].as_u64().unwrap() > last_version, "versions never go back");
+    println!("{last_index} writes acknowledged before SIGKILL; the restart shows write {index}");
+}

@@ -371,3 +371,41 @@ async fn a_certificate_expiring_soon_is_degraded() {
     // A self-signed certificate fails verification when it is asked for.
     expect(&server, "verified", "major_outage", "certificate").await;
 }
+
+#[tokio::test]
+async fn check_results_are_kept_as_history_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[[component]]\nid = \"job\"\nname = \"Job\"\n[[component.check]]\nkind = \"command\"\ncommand = [\"/bin/sh\", \"-c\", \"echo fine\"]\ninterval = \"100ms\"\ntimeout = \"90ms\"\njitter = \"1ms\"\n",
+    );
+    let data = dir.path().join("data");
+    let args = ["--config", config.as_str(), "--detail-refresh", "100ms"];
+    let mut server = Server::start_in(&data, "127.0.0.1:0", Some(TOKEN), &args).await;
+    let minutes = |server: &Server| {
+        let url = server.url("/api/v1/history/job?span=minute&days=1");
+        async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let recorded = eventually(WAIT, || async {
+        let h = minutes(&server).await;
+        h["buckets"].as_array().is_some_and(|b| b.iter().map(|x| x["samples"].as_i64().unwrap()).sum::<i64>() >= 5)
+    })
+    .await;
+    assert!(recorded, "{}", minutes(&server).await);
+    let before: i64 = minutes(&server).await["buckets"].as_array().unwrap().iter().map(|x| x["samples"].as_i64().unwrap()).sum();
+    server.terminate().await;
+
+    let server = Server::start_in(&data, "127.0.0.1:0", Some(TOKEN), &args).await;
+    let h = minutes(&server).await;
+    let after: i64 = h["buckets"].as_array().unwrap().iter().map(|x| x["samples"].as_i64().unwrap()).sum();
+    assert!(after >= before, "history kept across the restart: {before} then {after}");
+    let b = &h["buckets"][0];
+    assert_eq!(b["worst_level"], "operational");
+    assert!(b["operational"].as_i64().unwrap() > 0);
+    let days: Value = reqwest::get(server.url("/api/v1/history/job")).await.unwrap().json().await.unwrap();
+    assert_eq!(days["span"], "day");
+    assert_eq!(days["buckets"].as_array().unwrap().len(), 1);
+    assert_eq!(reqwest::get(server.url("/api/v1/history/job?span=week")).await.unwrap().status(), 400);
+    assert_eq!(reqwest::get(server.url("/api/v1/history/job?days=0")).await.unwrap().status(), 400);
+    assert_eq!(reqwest::get(server.url("/api/v1/history/nope")).await.unwrap().status(), 404);
+}

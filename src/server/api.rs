@@ -205,6 +205,50 @@ pub async fn heartbeat(
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// minute, hour or day (default day).
+    span: Option<String>,
+    /// How far back, in days (default 90; at most the span's retention).
+    days: Option<u32>,
+}
+
+/// `GET /api/v1/history/{component}?span=day&days=90`: rolled-up check results, oldest
+/// first. Periods without results are absent (unknown, not up).
+pub async fn history(
+    State(state): State<AppState>,
+    axum::extract::Path(component): axum::extract::Path<String>,
+    query: Result<axum::extract::Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    use crate::server::store::Span;
+    let Ok(axum::extract::Query(q)) = query else {
+        return ApiError::new(StatusCode::BAD_REQUEST, "query: span=minute|hour|day and days=N only").into_response();
+    };
+    let span = match q.span.as_deref().unwrap_or("day") {
+        "minute" => Span::Minute,
+        "hour" => Span::Hour,
+        "day" => Span::Day,
+        other => {
+            return ApiError::field(StatusCode::BAD_REQUEST, "span", format!("unknown span {other:?}; use minute, hour or day"))
+                .into_response()
+        }
+    };
+    let days = q.days.unwrap_or(90);
+    if days == 0 || days > 400 {
+        return ApiError::field(StatusCode::BAD_REQUEST, "days", "days must be 1 to 400").into_response();
+    }
+    let known = state.hub.current().snapshot.components.iter().any(|c| c.id == component);
+    if !known {
+        return ApiError::new(StatusCode::NOT_FOUND, format!("no component {component:?}")).into_response();
+    }
+    let since = crate::server::engine::now_ms() - days as i64 * 86_400_000;
+    match state.engine.store().history(&component, span, since).await {
+        Ok(buckets) => axum::Json(json!({ "component": component, "span": q.span.unwrap_or_else(|| "day".into()), "buckets": buckets })).into_response(),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let (reloads, reload_errors) = {
         use std::sync::atomic::Ordering::Relaxed;

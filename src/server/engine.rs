@@ -20,7 +20,8 @@
 //! 3. with no components: operational.
 
 use crate::server::hub::Hub;
-use crate::server::persist::{PersistedState, StateFile};
+use crate::server::persist::PersistedState;
+use crate::server::store::Store;
 use crate::status::{ComponentStatus, Level, Override, Snapshot};
 use tokio::sync::Mutex;
 
@@ -69,13 +70,13 @@ struct EngineState {
 pub struct Engine {
     state: Mutex<EngineState>,
     hub: Hub,
-    store: StateFile,
+    store: Store,
 }
 
 impl Engine {
     /// Starts from the persisted reservation and override; the first published snapshot gets
     /// a version above the reservation, so no version is ever reused.
-    pub fn new(store: StateFile, persisted: PersistedState, hub: Hub) -> Self {
+    pub fn new(store: Store, persisted: PersistedState, hub: Hub) -> Self {
         let (level, message) = derive_overall(&[], persisted.operator_override.as_ref());
         let current = Snapshot {
             version: persisted.version,
@@ -91,6 +92,10 @@ impl Engine {
 
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Updates (or adds) these components, keyed by id. A component's `since_ms` is kept
@@ -216,10 +221,7 @@ impl Engine {
             version: reserved,
             operator_override: snapshot.operator_override.clone(),
         };
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.save(&persisted))
-            .await
-            .map_err(|e| format!("persisting the state failed: {e}"))?
+        self.store.save_state(&persisted).await
     }
 }
 
@@ -273,8 +275,8 @@ mod tests {
     }
 
     async fn engine(dir: &std::path::Path) -> Engine {
-        let store = StateFile::open(dir).unwrap();
-        let persisted = store.load().unwrap();
+        let store = Store::open(dir).await.unwrap();
+        let persisted = store.load_state().await.unwrap();
         let hub = Hub::new(Snapshot::unknown());
         Engine::new(store, persisted, hub)
     }
@@ -290,7 +292,7 @@ mod tests {
         let s2 = e.set_override(Some((Level::MajorOutage, "down".into()))).await.unwrap();
         assert_eq!((s2.version, s2.level), (2, Level::MajorOutage));
         assert_eq!(e.hub().current().version(), 2);
-        let on_disk = StateFile::open(dir.path()).unwrap().load().unwrap();
+        let on_disk = e.store().load_state().await.unwrap();
         assert_eq!(on_disk.version, VERSION_BLOCK, "a block of versions is reserved");
         assert_eq!(on_disk.operator_override.unwrap().message, "down", "the override is on disk");
         drop(e);
@@ -301,7 +303,7 @@ mod tests {
         assert_eq!(s3.level, Level::MajorOutage, "the override survives a restart");
         let s4 = e.set_override(None).await.unwrap();
         assert_eq!((s4.version, s4.level), (VERSION_BLOCK + 2, Level::Operational));
-        assert!(StateFile::open(dir.path()).unwrap().load().unwrap().operator_override.is_none());
+        assert!(e.store().load_state().await.unwrap().operator_override.is_none());
     }
 
     #[tokio::test]
@@ -313,7 +315,7 @@ mod tests {
             e.set_override(Some((level, format!("m{i}")))).await.unwrap();
         }
         assert_eq!(e.current().await.version, VERSION_BLOCK + 5);
-        let on_disk = StateFile::open(dir.path()).unwrap().load().unwrap();
+        let on_disk = e.store().load_state().await.unwrap();
         assert_eq!(on_disk.version, 2 * VERSION_BLOCK);
     }
 

@@ -10,6 +10,7 @@ pub mod hub;
 pub mod listener;
 pub mod persist;
 pub mod sse;
+pub mod store;
 
 use crate::app::shell;
 use axum::extract::FromRef;
@@ -19,7 +20,6 @@ use config::{ServeArgs, Settings};
 use engine::Engine;
 use hub::Hub;
 use leptos::prelude::*;
-use persist::StateFile;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
@@ -68,6 +68,21 @@ fn leptos_options(args: &ServeArgs) -> Result<LeptosOptions, String> {
     Ok(options)
 }
 
+/// Deletes history past its retention, at start and then hourly.
+fn spawn_history_pruning(store: store::Store) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            ticker.tick().await;
+            match store.prune(engine::now_ms()).await {
+                Ok(n) if n > 0 => tracing::info!("history: pruned {n} rows past retention"),
+                Ok(_) => {}
+                Err(e) => tracing::error!("history pruning failed: {e}"),
+            }
+        }
+    });
+}
+
 /// Publishes gathered detail changes every `every`.
 fn spawn_detail_flush(engine: Arc<Engine>, every: Duration) {
     tokio::spawn(async move {
@@ -101,6 +116,7 @@ pub fn router(state: AppState) -> Router {
             get(api::get_status).post(api::set_override).delete(api::clear_override),
         )
         .route("/api/v1/heartbeat/{component}", axum::routing::post(api::heartbeat))
+        .route("/api/v1/history/{component}", get(api::history))
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/", get(move |req: axum::extract::Request| page(req)))
@@ -148,14 +164,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     } else {
         checks::config::embedded_default(settings.host_interval, &settings.thresholds)
     };
-    let store = StateFile::open(&settings.data_dir)?;
-    let persisted = store.load()?;
+    let store = store::Store::open(&settings.data_dir).await?;
+    let persisted = store.load_state().await?;
     let hub = Hub::new(crate::status::Snapshot::unknown());
     let engine = Arc::new(Engine::new(store, persisted, hub.clone()));
     // The first page served already shows real results (each check's first run, within 2 s).
     let checks = checks::reload::Checks::start(args.config.clone(), config, engine.clone(), settings.data_dir.clone()).await;
     engine.flush_details().await?;
     spawn_detail_flush(engine.clone(), settings.detail_refresh);
+    spawn_history_pruning(engine.store().clone());
     hub.spawn_heartbeat(settings.heartbeat);
 
     let addr = leptos_options.site_addr;

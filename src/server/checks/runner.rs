@@ -6,6 +6,7 @@ use super::config::{CheckSpec, ComponentSpec, Probe};
 use super::damping::Damper;
 use super::probe::{self, Outcome};
 use crate::server::engine::{now_ms, Engine};
+use crate::server::store::{ResultRow, Store};
 use crate::status::{ComponentStatus, Level};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,8 @@ struct CheckState {
 
 pub struct Runner {
     components: Vec<ComponentSpec>,
+    /// Every result goes to the history writer (see `spawn_history_writer`).
+    history: tokio::sync::mpsc::Sender<ResultRow>,
     stop: tokio::sync::watch::Sender<bool>,
     state: Vec<Vec<Mutex<CheckState>>>,
     engine: Arc<Engine>,
@@ -51,8 +54,10 @@ impl Runner {
             .map(|c| c.checks.iter().map(|_| Mutex::new(CheckState::default())).collect())
             .collect();
         let http = probe::HttpClients::new();
+        let history = spawn_history_writer(engine.store().clone());
         let runner = Arc::new(Runner {
             components,
+            history,
             stop: tokio::sync::watch::channel(false).0,
             state,
             engine,
@@ -134,9 +139,19 @@ impl Runner {
 
     /// Stores a result (through the damper).
     fn record(&self, ci: usize, ki: usize, spec: &CheckSpec, outcome: Outcome) {
+        let now = now_ms();
+        let row = ResultRow {
+            component: self.components[ci].id.clone(),
+            at_ms: now,
+            level: outcome.level,
+            latency_ms: outcome.latency.map(|d| d.as_millis().min(u32::MAX as u128) as u32),
+        };
+        if self.history.try_send(row).is_err() {
+            tracing::warn!("history writer behind: a check result was not recorded");
+        }
         let mut st = self.state[ci][ki].lock().unwrap();
         st.damper.observe(outcome.level, spec.failure_threshold, spec.success_threshold);
-        st.checked_at_ms = now_ms();
+        st.checked_at_ms = now;
         st.last = Some(outcome);
     }
 
@@ -225,6 +240,26 @@ impl Runner {
             tracing::error!("check result not recorded: {e}");
         }
     }
+}
+
+/// Writes results to the store in batches (one transaction a second at most), so a thousand
+/// checks cost a handful of commits. Ends when the runner (its sender) is dropped.
+fn spawn_history_writer(store: Store) -> tokio::sync::mpsc::Sender<ResultRow> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<ResultRow>(65_536);
+    tokio::spawn(async move {
+        let mut batch = Vec::new();
+        while rx.recv_many(&mut batch, 4096).await > 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            while let Ok(row) = rx.try_recv() {
+                batch.push(row);
+            }
+            if let Err(e) = store.record(&batch).await {
+                tracing::error!("check history not written ({} results): {e}", batch.len());
+            }
+            batch.clear();
+        }
+    });
+    tx
 }
 
 fn short(d: Duration) -> String {
