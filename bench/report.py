@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 src, md_path, svg_path = sys.argv[1], sys.argv[2], sys.argv[3]
-rows, bundle, browser, checks, startup = [], None, None, None, None
+rows, bundle, browser, checks, startup, history = [], None, None, None, None, None
 for line in open(src):
     line = line.strip()
     if not line:
@@ -22,6 +22,8 @@ for line in open(src):
         checks = d["checks"]
     elif "startup" in d:
         startup = d["startup"]
+    elif "history" in d:
+        history = d["history"]
     else:
         rows.append(d)
 
@@ -120,6 +122,16 @@ if checks:
         f"and {checks['rss_mib']} MiB RSS; {checks['components_checked']:,} components checked, "
         f"{checks['components_up']:,} up; {checks['versions_published']} snapshot versions published in the window "
         f"(detail changes are gathered and pushed every 10 s; level changes at once).",
+    ]
+if history:
+    out += [
+        "",
+        "## History size",
+        "",
+        f"{history['days']} simulated days of {history['components']} components checked every "
+        f"{history['interval_s']} s ({history['results']:,} results) through the store, pruned hourly: the "
+        f"database holds {history['db_mib']} MiB (raw results kept 24 h, per-minute rollups 48 h, per-hour "
+        f"35 days, per-day 400 days, so the size stays flat after the first days).",
     ]
 out += ["", "![fan-out p99 and RSS per stream](results.svg)", ""]
 open(md_path, "w").write("\n".join(out))

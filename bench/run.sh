@@ -79,5 +79,9 @@ grep -o '{"browser".*}' "$OUT/browser.log" >> "$OUT/results.jsonl" || echo "no b
 echo "== 1,000 checks"
 python3 bench/checks.py "$SERVER" "$OUT" "${BENCH_CHECKS:-1000}" 10 60 | tee -a "$OUT/results.jsonl"
 
+# --- history: database size after 90 simulated days of 50 components checked every 30 s ---
+echo "== history size (90 days, 50 components, 30 s)"
+cargo run --release --features ssr --example history_size -- 90 50 30 | tee -a "$OUT/results.jsonl"
+
 python3 bench/report.py "$OUT/results.jsonl" bench/RESULTS.md bench/results.svg
 echo "wrote bench/RESULTS.md and bench/results.svg"

@@ -96,6 +96,12 @@ impl Store {
     /// Opens (creating if needed) `<data_dir>/statuscast.db` and runs the migrations. A
     /// `state.json` left by an earlier version is imported once and renamed.
     pub async fn open(data_dir: &Path) -> Result<Store, String> {
+        Store::open_with(data_dir, true).await
+    }
+
+    /// `durable = false` skips fsync (`synchronous = OFF`): for simulations that measure
+    /// sizes, never for serving.
+    pub async fn open_with(data_dir: &Path, durable: bool) -> Result<Store, String> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
         let path = data_dir.join("statuscast.db");
@@ -103,7 +109,7 @@ impl Store {
             .map_err(|e| e.to_string())?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(if durable { SqliteSynchronous::Full } else { SqliteSynchronous::Off })
             .busy_timeout(std::time::Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -164,44 +170,74 @@ impl Store {
         Ok(())
     }
 
-    /// Records results and updates their rollups, in one transaction.
+    /// Records results and updates their rollups, in one transaction. Rollups are summed in
+    /// memory first, so a batch costs a few multi-row statements, not one per result.
     pub async fn record(&self, rows: &[ResultRow]) -> Result<(), String> {
-        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        #[derive(Default)]
+        struct Agg {
+            samples: i64,
+            operational: i64,
+            worst: i64,
+            latency_sum: i64,
+            latency_count: i64,
+            latency_max: i64,
+        }
+        let mut rollups: std::collections::BTreeMap<(&str, &'static str, i64), Agg> = Default::default();
         for r in rows {
             let level = level_code(r.level);
-            let latency = r.latency_ms.map(|l| l as i64);
-            sqlx::query("INSERT INTO check_results (component, at_ms, level, latency_ms) VALUES (?, ?, ?, ?)")
-                .bind(&r.component)
-                .bind(r.at_ms)
-                .bind(level)
-                .bind(latency)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| e.to_string())?;
             for span in [Span::Minute, Span::Hour, Span::Day] {
                 let start = r.at_ms - r.at_ms.rem_euclid(span.millis());
-                sqlx::query(
-                    "INSERT INTO check_rollups
-                       (component, span, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max)
-                     VALUES (?1, ?2, ?3, 1, ?4, ?5, COALESCE(?6, 0), ?6 IS NOT NULL, COALESCE(?6, 0))
-                     ON CONFLICT (component, span, start_ms) DO UPDATE SET
-                       samples = samples + 1,
-                       operational = operational + excluded.operational,
-                       worst_level = MAX(worst_level, excluded.worst_level),
-                       latency_sum = latency_sum + excluded.latency_sum,
-                       latency_count = latency_count + excluded.latency_count,
-                       latency_max = MAX(latency_max, excluded.latency_max)",
-                )
-                .bind(&r.component)
-                .bind(span.name())
-                .bind(start)
-                .bind((level <= 1) as i64)
-                .bind(level)
-                .bind(latency)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| e.to_string())?;
+                let a = rollups.entry((r.component.as_str(), span.name(), start)).or_default();
+                a.samples += 1;
+                a.operational += (level <= 1) as i64;
+                a.worst = a.worst.max(level);
+                if let Some(l) = r.latency_ms {
+                    a.latency_sum += l as i64;
+                    a.latency_count += 1;
+                    a.latency_max = a.latency_max.max(l as i64);
+                }
             }
+        }
+        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+        for chunk in rows.chunks(4000) {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO check_results (component, at_ms, level, latency_ms) ");
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.component)
+                    .push_bind(r.at_ms)
+                    .push_bind(level_code(r.level))
+                    .push_bind(r.latency_ms.map(|l| l as i64));
+            });
+            q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
+        }
+        let rollups: Vec<_> = rollups.into_iter().collect();
+        for chunk in rollups.chunks(3000) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO check_rollups (component, span, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max) ",
+            );
+            q.push_values(chunk, |mut b, ((component, span, start), a)| {
+                b.push_bind(*component)
+                    .push_bind(*span)
+                    .push_bind(*start)
+                    .push_bind(a.samples)
+                    .push_bind(a.operational)
+                    .push_bind(a.worst)
+                    .push_bind(a.latency_sum)
+                    .push_bind(a.latency_count)
+                    .push_bind(a.latency_max);
+            });
+            q.push(
+                " ON CONFLICT (component, span, start_ms) DO UPDATE SET
+                   samples = samples + excluded.samples,
+                   operational = operational + excluded.operational,
+                   worst_level = MAX(worst_level, excluded.worst_level),
+                   latency_sum = latency_sum + excluded.latency_sum,
+                   latency_count = latency_count + excluded.latency_count,
+                   latency_max = MAX(latency_max, excluded.latency_max)",
+            );
+            q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
         }
         tx.commit().await.map_err(|e| e.to_string())
     }
@@ -237,6 +273,7 @@ impl Store {
 
     /// Deletes what is past its retention window (relative to `now_ms`).
     pub async fn prune(&self, now_ms: i64) -> Result<u64, String> {
+        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
         let mut deleted = 0;
         let steps: [(&str, i64); 4] = [
             ("DELETE FROM check_results WHERE at_ms < ?", now_ms - RAW_RETENTION_MS),
@@ -245,8 +282,9 @@ impl Store {
             ("DELETE FROM check_rollups WHERE span = 'day' AND start_ms < ?", now_ms - DAY_RETENTION_MS),
         ];
         for (sql, before) in steps {
-            deleted += sqlx::query(sql).bind(before).execute(&self.pool).await.map_err(|e| e.to_string())?.rows_affected();
+            deleted += sqlx::query(sql).bind(before).execute(&mut *tx).await.map_err(|e| e.to_string())?.rows_affected();
         }
+        tx.commit().await.map_err(|e| e.to_string())?;
         Ok(deleted)
     }
 
