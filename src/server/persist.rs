@@ -1,13 +1,11 @@
-//! Durable engine state: the last snapshot version and the operator override.
-//!
-//! Kept in `<data-dir>/state.json`, replaced atomically (write a temporary file, fsync,
-//! rename, fsync the directory), so a crash leaves either the old or the new file, never a
-//! torn one. A file that cannot be read is an error that names it: it is never overwritten.
+//! The engine's durable state (the reserved snapshot version and the operator override), and
+//! `<data-dir>/state.json`, where versions before the SQLite store kept it. The store imports
+//! that file once (see `store`); a file that cannot be read stops start-up with an error that
+//! names it, and is never overwritten.
 
 use crate::status::Override;
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +48,11 @@ impl StateFile {
         }
     }
 
+    /// Writes the file as earlier versions did (atomically): for tests of the import.
+    #[cfg(test)]
     pub fn save(&self, state: &PersistedState) -> Result<(), String> {
+        use std::fs::File;
+        use std::io::Write;
         let tmp = self.path.with_extension("json.tmp");
         let json = serde_json::to_vec_pretty(state).expect("state serialises");
         let write = || -> std::io::Result<()> {
