@@ -245,3 +245,102 @@ async fn sigkill_in_a_stream_of_writes_loses_no_acknowledged_write() {
     assert!(s["version"].as_u64().unwrap() > last_version, "versions never go back");
     println!("{last_index} writes acknowledged before SIGKILL; the restart shows write {index}");
 }
+
+fn rfc3339_in(ms_from_now: i64) -> String {
+    // Seconds precision is enough; the server parses RFC 3339 with offsets too.
+    let t = std::time::SystemTime::now() + std::time::Duration::from_millis(ms_from_now.max(0) as u64);
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let out = std::process::Command::new("date").args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+async fn schedule(server: &Server, body: Value) -> (StatusCode, Value) {
+    let res = reqwest::Client::new()
+        .post(server.url("/api/v1/maintenance"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let code = res.status();
+    (code, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn maintenance_windows_start_and_end_on_time_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
+    let level_of = |s: &Value, id: &str| {
+        s["components"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["level"].clone()
+    };
+    // Starts within two seconds (whole seconds), lasts two seconds.
+    let (code, w) = schedule(
+        &server,
+        serde_json::json!({ "title": "Disk swap", "starts_at": rfc3339_in(1500), "ends_at": rfc3339_in(3500), "components": ["host.disk"] }),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CREATED, "{w}");
+    assert_eq!(level_of(&status(&server).await, "host.disk"), "operational", "shown in advance, not yet applied");
+    let listed: Value = reqwest::get(server.url("/api/v1/maintenance")).await.unwrap().json().await.unwrap();
+    assert_eq!(listed["maintenance"][0]["title"], "Disk swap");
+    assert_eq!(listed["maintenance"][0]["active"], false);
+
+    let started = common::eventually(std::time::Duration::from_secs(4), || async {
+        level_of(&status(&server).await, "host.disk") == "under_maintenance"
+    })
+    .await;
+    assert!(started, "the window started by itself");
+    let s = status(&server).await;
+    assert_eq!(s["level"], "under_maintenance");
+    let ended = common::eventually(std::time::Duration::from_secs(4), || async {
+        level_of(&status(&server).await, "host.disk") == "operational"
+    })
+    .await;
+    assert!(ended, "the window ended by itself");
+
+    // A later window survives a restart, and can be cancelled.
+    let (_, later) = schedule(
+        &server,
+        serde_json::json!({ "title": "Later", "starts_at": rfc3339_in(3_600_000), "ends_at": rfc3339_in(7_200_000), "components": ["host.memory", "host.load"] }),
+    )
+    .await;
+    drop(server);
+    let again = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
+    let listed: Value = reqwest::get(again.url("/api/v1/maintenance")).await.unwrap().json().await.unwrap();
+    assert_eq!(listed["maintenance"][0]["title"], "Later");
+    let id = later["id"].as_i64().unwrap();
+    let res = reqwest::Client::new().delete(again.url(&format!("/api/v1/maintenance/{id}"))).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = reqwest::Client::new().delete(again.url(&format!("/api/v1/maintenance/{id}"))).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let listed: Value = reqwest::get(again.url("/api/v1/maintenance")).await.unwrap().json().await.unwrap();
+    assert!(listed["maintenance"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn bad_maintenance_requests_name_the_field_and_store_nothing() {
+    let server = Server::start(&[]).await;
+    let ok = |k: &str, v: Value| {
+        let mut b = serde_json::json!({ "title": "x", "starts_at": rfc3339_in(60_000), "ends_at": rfc3339_in(120_000), "components": ["host.disk"] });
+        b[k] = v;
+        b
+    };
+    let cases = [
+        (ok("title", Value::from("  ")), "title"),
+        (ok("starts_at", Value::from("tomorrow")), "starts_at"),
+        (ok("ends_at", Value::from(rfc3339_in(30_000))), "ends_at"),
+        (ok("components", serde_json::json!([])), "components"),
+        (ok("components", serde_json::json!(["host.disk", "mainframe"])), "components"),
+    ];
+    for (body, field) in cases {
+        let (code, err) = schedule(&server, body.clone()).await;
+        assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {err}");
+        assert_eq!(err["field"], field, "{err}");
+    }
+    let (_, err) = schedule(&server, ok("components", serde_json::json!(["mainframe"]))).await;
+    assert!(err["error"].as_str().unwrap().contains("unknown components: mainframe"), "{err}");
+    let res = reqwest::Client::new().post(server.url("/api/v1/maintenance")).json(&ok("title", Value::from("y"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let listed: Value = reqwest::get(server.url("/api/v1/maintenance")).await.unwrap().json().await.unwrap();
+    assert!(listed["maintenance"].as_array().unwrap().is_empty(), "nothing was stored");
+}

@@ -249,6 +249,132 @@ pub async fn history(
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MaintenanceRequest {
+    title: String,
+    starts_at: String,
+    ends_at: String,
+    components: Vec<String>,
+}
+
+fn window_json(w: &crate::server::maintenance::Window, now_ms: i64) -> serde_json::Value {
+    use crate::server::maintenance::rfc3339;
+    json!({
+        "id": w.id,
+        "title": w.title,
+        "starts_at": rfc3339(w.starts_ms),
+        "ends_at": rfc3339(w.ends_ms),
+        "components": w.components,
+        "active": w.active_at(now_ms),
+    })
+}
+
+/// `GET /api/v1/maintenance`: windows that are active or to come.
+pub async fn list_maintenance(State(state): State<AppState>) -> Response {
+    let now = crate::server::engine::now_ms();
+    match state.engine.store().current_maintenance(now).await {
+        Ok(ws) => axum::Json(json!({ "maintenance": ws.iter().map(|w| window_json(w, now)).collect::<Vec<_>>() })).into_response(),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+/// Checks a maintenance request: title, RFC 3339 times, known components.
+fn validate_maintenance(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<(String, i64, i64, Vec<String>), ApiError> {
+    use crate::server::maintenance::parse_rfc3339;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json"));
+    }
+    let req: MaintenanceRequest = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))?;
+    let unprocessable = |field, msg: String| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, msg);
+    let title = req.title.trim().to_string();
+    if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
+        return Err(unprocessable("title", "title must be 1 to 200 characters, on one line".into()));
+    }
+    let time = |field, v: &str| {
+        parse_rfc3339(v).ok_or_else(|| unprocessable(field, format!("{v:?} is not a time like \"2026-12-01T22:00:00Z\"")))
+    };
+    let starts = time("starts_at", &req.starts_at)?;
+    let ends = time("ends_at", &req.ends_at)?;
+    if ends <= starts {
+        return Err(unprocessable("ends_at", "must be after starts_at".into()));
+    }
+    if ends <= now_ms {
+        return Err(unprocessable("ends_at", "is in the past".into()));
+    }
+    if ends - starts > 31 * 86_400_000 {
+        return Err(unprocessable("ends_at", "a window may last at most 31 days".into()));
+    }
+    if req.components.is_empty() {
+        return Err(unprocessable("components", "name at least one component".into()));
+    }
+    let known: Vec<String> = state.hub.current().snapshot.components.iter().map(|c| c.id.clone()).collect();
+    let unknown: Vec<&str> = req.components.iter().filter(|c| !known.contains(c)).map(String::as_str).collect();
+    if !unknown.is_empty() {
+        return Err(unprocessable("components", format!("unknown components: {}", unknown.join(", "))));
+    }
+    let mut components = req.components;
+    components.dedup();
+    Ok((title, starts, ends, components))
+}
+
+/// `POST /api/v1/maintenance` (Bearer): schedules a window; `201` with it once stored.
+pub async fn add_maintenance(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = crate::server::engine::now_ms();
+    let result = async {
+        authorize(&state, &headers)?;
+        let (title, starts, ends, components) = validate_maintenance(&state, &headers, &body, now)?;
+        let store = state.engine.store();
+        let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e);
+        let window = store.add_maintenance(&title, starts, ends, &components, now).await.map_err(internal)?;
+        let windows = store.current_maintenance(now).await.map_err(internal)?;
+        state.engine.set_maintenance(windows).await.map_err(internal)?;
+        Ok::<_, ApiError>(window)
+    }
+    .await;
+    match result {
+        Ok(w) => (StatusCode::CREATED, axum::Json(window_json(&w, now))).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `DELETE /api/v1/maintenance/{id}` (Bearer): cancels a window that is not over.
+pub async fn cancel_maintenance(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = authorize(&state, &headers) {
+        return e.into_response();
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not a window id")).into_response();
+    };
+    let now = crate::server::engine::now_ms();
+    let store = state.engine.store();
+    match store.cancel_maintenance(id, now).await {
+        Ok(false) => ApiError::new(StatusCode::NOT_FOUND, format!("no maintenance window {id} to cancel")).into_response(),
+        Ok(true) => match store.current_maintenance(now).await {
+            Ok(ws) => match state.engine.set_maintenance(ws).await {
+                Ok(_) => axum::Json(json!({ "cancelled": id })).into_response(),
+                Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+            },
+            Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        },
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let (reloads, reload_errors) = {
         use std::sync::atomic::Ordering::Relaxed;

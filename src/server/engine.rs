@@ -21,6 +21,7 @@
 
 use crate::server::hub::Hub;
 use crate::server::persist::PersistedState;
+use crate::server::maintenance::Window;
 use crate::server::store::Store;
 use crate::status::{ComponentStatus, Level, Override, Snapshot};
 use tokio::sync::Mutex;
@@ -59,8 +60,13 @@ fn significant(s: &Snapshot) -> impl PartialEq + '_ {
 }
 
 struct EngineState {
-    /// What the hub has (published).
+    /// What the hub has (published); its components have maintenance applied.
     current: Snapshot,
+    /// The components as the sources reported them.
+    raw: Vec<ComponentStatus>,
+    /// Maintenance windows not over yet, and which of them were active at the last change.
+    windows: Vec<Window>,
+    active: Vec<i64>,
     /// Detail changes not published yet (built on `current`).
     pending: Option<Snapshot>,
     /// No published version is above this; it is on disk.
@@ -87,7 +93,8 @@ impl Engine {
             operator_override: persisted.operator_override,
         };
         let reserved = persisted.version;
-        Engine { state: Mutex::new(EngineState { current, pending: None, reserved }), hub, store }
+        let state = EngineState { current, raw: Vec::new(), windows: Vec::new(), active: Vec::new(), pending: None, reserved };
+        Engine { state: Mutex::new(state), hub, store }
     }
 
     pub fn hub(&self) -> &Hub {
@@ -152,6 +159,24 @@ impl Engine {
         self.state.lock().await.current.clone()
     }
 
+    /// Replaces the maintenance windows (from the store) and applies them.
+    pub async fn set_maintenance(&self, windows: Vec<Window>) -> Result<Snapshot, String> {
+        self.state.lock().await.windows = windows;
+        self.change(|_, _| {}).await
+    }
+
+    /// Applies windows that started or ended since the last change (called every second).
+    pub async fn tick_maintenance(&self) -> Result<(), String> {
+        let due = {
+            let state = self.state.lock().await;
+            crate::server::maintenance::active_ids(&state.windows, now_ms()) != state.active
+        };
+        if due {
+            self.change(|_, _| {}).await?;
+        }
+        Ok(())
+    }
+
     /// Publishes gathered detail changes, if any.
     pub async fn flush_details(&self) -> Result<(), String> {
         let mut state = self.state.lock().await;
@@ -169,7 +194,12 @@ impl Engine {
         let mut state = self.state.lock().await;
         let now = now_ms();
         let mut next = state.pending.clone().unwrap_or_else(|| state.current.clone());
+        next.components = std::mem::take(&mut state.raw);
         edit(&mut next, now);
+        state.raw = next.components.clone();
+        state.windows.retain(|w| w.ends_ms > now);
+        next.components = crate::server::maintenance::apply(&state.raw, &state.windows, now);
+        state.active = crate::server::maintenance::active_ids(&state.windows, now);
         let (level, message) = derive_overall(&next.components, next.operator_override.as_ref());
         next.level = level;
         next.message = message;
@@ -337,6 +367,29 @@ mod tests {
         let down = e.report_components(vec![component("a", Level::MajorOutage)]).await.unwrap();
         assert_eq!(e.hub().current().version(), down.version, "a level change is pushed at once");
         assert_eq!(down.version, v1 + 2);
+    }
+
+    #[tokio::test]
+    async fn maintenance_windows_start_and_end_on_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path()).await;
+        e.report_components(vec![component("db", Level::MajorOutage), component("web", Level::Operational)]).await.unwrap();
+        let now = now_ms();
+        let w = Window { id: 7, title: "Upgrade".into(), starts_ms: now + 150, ends_ms: now + 400, components: vec!["db".into()] };
+        let before = e.set_maintenance(vec![w]).await.unwrap();
+        assert_eq!(before.components[0].level, Level::MajorOutage, "not started yet");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        e.tick_maintenance().await.unwrap();
+        let during = e.hub().current();
+        assert_eq!(during.snapshot.components[0].level, Level::UnderMaintenance);
+        assert_eq!(during.snapshot.level, Level::UnderMaintenance, "maintenance above the db's outage");
+        // A report during the window is kept underneath and shows again afterwards.
+        e.report_components(vec![component("db", Level::DegradedPerformance)]).await.unwrap();
+        assert_eq!(e.hub().current().snapshot.components[0].level, Level::UnderMaintenance);
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        e.tick_maintenance().await.unwrap();
+        let after = e.hub().current();
+        assert_eq!(after.snapshot.components[0].level, Level::DegradedPerformance, "ends by itself");
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod host;
 pub mod hub;
 pub mod listener;
+pub mod maintenance;
 pub mod persist;
 pub mod sse;
 pub mod store;
@@ -68,6 +69,19 @@ fn leptos_options(args: &ServeArgs) -> Result<LeptosOptions, String> {
     Ok(options)
 }
 
+/// Starts and ends maintenance windows on time (to the second).
+fn spawn_maintenance_clock(engine: Arc<Engine>) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            ticker.tick().await;
+            if let Err(e) = engine.tick_maintenance().await {
+                tracing::error!("maintenance: {e}");
+            }
+        }
+    });
+}
+
 /// Deletes history past its retention, at start and then hourly.
 fn spawn_history_pruning(store: store::Store) {
     tokio::spawn(async move {
@@ -117,6 +131,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/heartbeat/{component}", axum::routing::post(api::heartbeat))
         .route("/api/v1/history/{component}", get(api::history))
+        .route("/api/v1/maintenance", get(api::list_maintenance).post(api::add_maintenance))
+        .route("/api/v1/maintenance/{id}", axum::routing::delete(api::cancel_maintenance))
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/", get(move |req: axum::extract::Request| page(req)))
@@ -171,6 +187,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     // The first page served already shows real results (each check's first run, within 2 s).
     let checks = checks::reload::Checks::start(args.config.clone(), config, engine.clone(), settings.data_dir.clone()).await;
     engine.flush_details().await?;
+    engine.set_maintenance(engine.store().current_maintenance(engine::now_ms()).await?).await?;
+    spawn_maintenance_clock(engine.clone());
     spawn_detail_flush(engine.clone(), settings.detail_refresh);
     spawn_history_pruning(engine.store().clone());
     hub.spawn_heartbeat(settings.heartbeat);
