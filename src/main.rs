@@ -15,6 +15,7 @@ async fn main() {
     let result = match cli.command() {
         Command::Serve(args) => statuscast::server::serve(args).await,
         Command::CheckConfig { config } => statuscast::server::check_config(&config),
+        Command::Maintenance { action, url, token } => statuscast::server::cli::maintenance(action, &url, token).await,
     };
     // Every acknowledged write is already on disk: nothing is left to flush.
     match result {

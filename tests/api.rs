@@ -344,3 +344,31 @@ async fn bad_maintenance_requests_name_the_field_and_store_nothing() {
     let listed: Value = reqwest::get(server.url("/api/v1/maintenance")).await.unwrap().json().await.unwrap();
     assert!(listed["maintenance"].as_array().unwrap().is_empty(), "nothing was stored");
 }
+
+#[tokio::test]
+async fn the_maintenance_cli_schedules_lists_and_cancels() {
+    let server = Server::start(&[]).await;
+    let cli = |args: &[&str], token: Option<&str>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_statuscast"));
+        cmd.arg("maintenance").args(args).arg("--url").arg(&server.base).env_remove("STATUSCAST_ADMIN_TOKEN");
+        if let Some(t) = token {
+            cmd.env("STATUSCAST_ADMIN_TOKEN", t);
+        }
+        async move { cmd.output().await.unwrap() }
+    };
+    let (starts, ends) = (rfc3339_in(3_600_000), rfc3339_in(7_200_000));
+    let out = cli(&["add", "--title", "Kernel update", "--starts", &starts, "--ends", &ends, "--component", "host.load"], Some(TOKEN)).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("scheduled #1: Kernel update"));
+    let out = cli(&["list"], None).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("#1 scheduled: Kernel update"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = cli(&["add", "--title", "x", "--starts", "soon", "--ends", &ends, "--component", "host.load"], Some(TOKEN)).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("starts_at: \"soon\" is not a time"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(&["cancel", "1"], None).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("STATUSCAST_ADMIN_TOKEN"));
+    let out = cli(&["cancel", "1"], Some(TOKEN)).await;
+    assert!(out.status.success());
+    let out = cli(&["list"], None).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no maintenance scheduled"));
+}

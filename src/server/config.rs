@@ -29,6 +29,17 @@ pub enum Command {
     /// Serve the status pages, the SSE stream and the API.
     #[command(args_override_self = true)]
     Serve(ServeArgs),
+    /// Schedule, list or cancel maintenance windows on a running statuscast (its JSON API).
+    Maintenance {
+        #[command(subcommand)]
+        action: MaintenanceAction,
+        /// The statuscast to talk to.
+        #[arg(long, env = "STATUSCAST_URL", default_value = "http://127.0.0.1:3000", global = true)]
+        url: String,
+        /// The operator token.
+        #[arg(long, env = "STATUSCAST_ADMIN_TOKEN", hide_env_values = true, global = true)]
+        token: Option<String>,
+    },
     /// Validate a statuscast.toml without serving; prints what it found, or the error with
     /// its file, line, column and field.
     CheckConfig {
@@ -118,6 +129,27 @@ pub struct ServeArgs {
     pub load_degraded: f64,
     #[arg(long, env = "STATUSCAST_LOAD_OUTAGE", default_value_t = HostThresholds::default().load_outage)]
     pub load_outage: f64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MaintenanceAction {
+    /// Schedule a window: the components are under maintenance from --starts to --ends.
+    Add {
+        #[arg(long)]
+        title: String,
+        /// RFC 3339, e.g. 2026-12-01T22:00:00Z.
+        #[arg(long)]
+        starts: String,
+        #[arg(long)]
+        ends: String,
+        /// A component id; repeat for several.
+        #[arg(long = "component", required = true)]
+        components: Vec<String>,
+    },
+    /// Windows that are active or to come.
+    List,
+    /// Cancel a window by id.
+    Cancel { id: i64 },
 }
 
 /// Settings the running server needs after start-up.

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod checks;
+pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod engine;
