@@ -84,6 +84,29 @@ pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// Refuses a body that is not declared as JSON.
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json"))
+    }
+}
+
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = state.settings.admin_token.as_deref() else {
         return Err(ApiError::new(
@@ -91,12 +114,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
             "the operator API is disabled: start statuscast with STATUSCAST_ADMIN_TOKEN (or --admin-token) set",
         ));
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match given {
+    match bearer_token(headers) {
         None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization: Bearer <token>")),
         Some(g) if same_secret(g.as_bytes(), token.as_bytes()) => Ok(()),
         Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid token")),
@@ -112,17 +130,7 @@ struct OverrideRequest {
 
 /// Checks an override request; returns the level and the trimmed message.
 pub fn validate_override(headers: &HeaderMap, body: &[u8]) -> Result<(Level, String), ApiError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "expected Content-Type: application/json",
-        ));
-    }
+    require_json(headers)?;
     let req: OverrideRequest = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))
     })?;
@@ -188,12 +196,7 @@ pub async fn heartbeat(
 ) -> Response {
     use crate::server::checks::runner::HeartbeatError;
     let checks = &state.checks;
-    let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-    else {
+    let Some(token) = bearer_token(&headers) else {
         return ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization: Bearer <token>").into_response();
     };
     match checks.runner().heartbeat(&component, token).await {
@@ -259,7 +262,7 @@ struct MaintenanceRequest {
 }
 
 fn window_json(w: &crate::server::maintenance::Window, now_ms: i64) -> serde_json::Value {
-    use crate::server::maintenance::rfc3339;
+    use crate::server::time::rfc3339;
     json!({
         "id": w.id,
         "title": w.title,
@@ -286,14 +289,8 @@ fn validate_maintenance(
     body: &[u8],
     now_ms: i64,
 ) -> Result<(String, i64, i64, Vec<String>), ApiError> {
-    use crate::server::maintenance::parse_rfc3339;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json"));
-    }
+    use crate::server::time::parse_rfc3339;
+    require_json(headers)?;
     let req: MaintenanceRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))?;
     let unprocessable = |field, msg: String| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, msg);

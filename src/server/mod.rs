@@ -13,6 +13,7 @@ pub mod maintenance;
 pub mod persist;
 pub mod sse;
 pub mod store;
+pub mod time;
 
 use crate::app::shell;
 use axum::extract::FromRef;
