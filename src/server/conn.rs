@@ -157,41 +157,65 @@ async fn stream_events(io: &mut GuardedStream, mut stream: SseStream) -> io::Res
             }
         }
     }
-    io.write_all(b"0\r\n\r\n").await?;
-    io.shutdown().await
+    end_chunked(io).await
 }
 
 async fn write_shed(io: &mut GuardedStream, body: Bytes) -> io::Result<()> {
     io.write_all(RESPONSE_HEAD).await?;
     write_chunk(io, &body).await?;
-    io.write_all(b"0\r\n\r\n").await?;
-    io.shutdown().await
+    end_chunked(io).await
 }
 
-/// One HTTP/1.1 chunk, in one vectored write where the socket takes it.
+/// `{len:x}\r\n` into `buf`; returns the used part.
+fn chunk_size_line(len: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len() - 2;
+    buf[i..].copy_from_slice(b"\r\n");
+    let mut n = len;
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[n & 15];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// One HTTP/1.1 chunk, in one vectored write where the socket takes it. Nothing is
+/// allocated: this runs for every event on every stream.
 async fn write_chunk(io: &mut GuardedStream, data: &[u8]) -> io::Result<()> {
-    let size = format!("{:x}\r\n", data.len());
-    let parts: [&[u8]; 3] = [size.as_bytes(), data, b"\r\n"];
+    let mut size_buf = [0u8; 20];
+    let size = chunk_size_line(data.len(), &mut size_buf);
+    let parts: [&[u8]; 3] = [size, data, b"\r\n"];
     let total: usize = parts.iter().map(|p| p.len()).sum();
     let mut written = 0;
     while written < total {
-        let mut slices = Vec::with_capacity(3);
+        let mut slices = [IoSlice::new(&[]), IoSlice::new(&[]), IoSlice::new(&[])];
+        let mut count = 0;
         let mut skip = written;
         for p in parts {
             if skip >= p.len() {
                 skip -= p.len();
             } else {
-                slices.push(IoSlice::new(&p[skip..]));
+                slices[count] = IoSlice::new(&p[skip..]);
+                count += 1;
                 skip = 0;
             }
         }
-        let n = io.write_vectored(&slices).await?;
+        let n = io.write_vectored(&slices[..count]).await?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
         written += n;
     }
     Ok(())
+}
+
+/// The last chunk, then close the connection.
+async fn end_chunked(io: &mut GuardedStream) -> io::Result<()> {
+    io.write_all(b"0\r\n\r\n").await?;
+    io.shutdown().await
 }
 
 /// The connection with the bytes already read in front, for hyper.
@@ -232,6 +256,15 @@ impl AsyncWrite for Prefixed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunk_size_lines_are_lowercase_hex() {
+        let mut buf = [0u8; 20];
+        for (len, want) in [(0, "0\r\n"), (9, "9\r\n"), (255, "ff\r\n"), (4096, "1000\r\n"), (0xabcdef, "abcdef\r\n")] {
+            assert_eq!(std::str::from_utf8(chunk_size_line(len, &mut buf)).unwrap(), want);
+            assert_eq!(format!("{len:x}\r\n"), want);
+        }
+    }
 
     #[test]
     fn recognises_stream_requests_and_their_version() {
