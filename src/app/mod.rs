@@ -19,7 +19,7 @@ pub fn title_for(level: crate::status::Level) -> String {
 /// The HTML document around the app (server only: the browser hydrates the body).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let title = crate::server::current_view().map(|v| title_for(v.snapshot.level));
+    let title = use_context::<crate::server::AppState>().map(|state| title_for(state.hub.current().snapshot.level));
     #[cfg(not(feature = "ssr"))]
     let title: Option<String> = None;
     view! {
