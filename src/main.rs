@@ -16,6 +16,7 @@ async fn main() {
         Command::Serve(args) => statuscast::server::serve(args).await,
         Command::CheckConfig { config } => statuscast::server::check_config(&config),
         Command::Maintenance { action, url, token } => statuscast::server::cli::maintenance(action, &url, token).await,
+        Command::Incident { action, url, token } => statuscast::server::cli::incident(action, &url, token).await,
     };
     // Every acknowledged write is already on disk: nothing is left to flush.
     match result {

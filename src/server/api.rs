@@ -4,12 +4,17 @@
 //! - `POST /api/v1/status` `{"level": "...", "message": "..."}` with `Authorization: Bearer
 //!   <token>`: sets the override. `DELETE /api/v1/status` clears it. Both answer the new
 //!   snapshot once it is persisted.
+//! - Maintenance: `GET /api/v1/maintenance`, `POST` (Bearer) to schedule, `DELETE
+//!   /api/v1/maintenance/{id}` to cancel.
+//! - Incidents: `GET /api/v1/incidents`, `GET /api/v1/incidents/{id}`, `POST` (Bearer) to
+//!   open one, `POST /api/v1/incidents/{id}/updates` to add to its timeline.
 //! - `GET /metrics`: Prometheus text (open SSE streams, snapshot version).
 //!
 //! Every rejection is a 4xx with `{"error": "...", "field": "..."}` and changes nothing.
 
 use crate::server::AppState;
-use crate::status::{Level, Snapshot};
+use crate::server::operator::{self, ActionError, IncidentInput, MaintenanceInput, UpdateInput};
+use crate::status::{Level, MaintenanceWindow, Snapshot};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -252,16 +257,7 @@ pub async fn history(
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MaintenanceRequest {
-    title: String,
-    starts_at: String,
-    ends_at: String,
-    components: Vec<String>,
-}
-
-fn window_json(w: &crate::server::maintenance::Window, now_ms: i64) -> serde_json::Value {
+fn window_json(w: &MaintenanceWindow, now_ms: i64) -> serde_json::Value {
     use crate::server::time::rfc3339;
     json!({
         "id": w.id,
@@ -273,6 +269,34 @@ fn window_json(w: &crate::server::maintenance::Window, now_ms: i64) -> serde_jso
     })
 }
 
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::Invalid(f) => ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, f.field, f.to_string()),
+            ActionError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+            ActionError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            ActionError::Failed(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, m),
+        }
+    }
+}
+
+/// A JSON body of type `T` (declared as JSON, well-formed, no unknown fields).
+fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    require_json(headers)?;
+    serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+}
+
+fn path_id(id: &str, what: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>().map_err(|_| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not {what} id")))
+}
+
+fn respond<T: serde::Serialize>(status: StatusCode, result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(v) => (status, axum::Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// `GET /api/v1/maintenance`: windows that are active or to come.
 pub async fn list_maintenance(State(state): State<AppState>) -> Response {
     let now = crate::server::engine::now_ms();
@@ -282,67 +306,17 @@ pub async fn list_maintenance(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Checks a maintenance request: title, RFC 3339 times, known components.
-fn validate_maintenance(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
-    now_ms: i64,
-) -> Result<(String, i64, i64, Vec<String>), ApiError> {
-    use crate::server::time::parse_rfc3339;
-    require_json(headers)?;
-    let req: MaintenanceRequest = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))?;
-    let unprocessable = |field, msg: String| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, msg);
-    let title = req.title.trim().to_string();
-    if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
-        return Err(unprocessable("title", "title must be 1 to 200 characters, on one line".into()));
-    }
-    let time = |field, v: &str| {
-        parse_rfc3339(v).ok_or_else(|| unprocessable(field, format!("{v:?} is not a time like \"2026-12-01T22:00:00Z\"")))
-    };
-    let starts = time("starts_at", &req.starts_at)?;
-    let ends = time("ends_at", &req.ends_at)?;
-    if ends <= starts {
-        return Err(unprocessable("ends_at", "must be after starts_at".into()));
-    }
-    if ends <= now_ms {
-        return Err(unprocessable("ends_at", "is in the past".into()));
-    }
-    if ends - starts > 31 * 86_400_000 {
-        return Err(unprocessable("ends_at", "a window may last at most 31 days".into()));
-    }
-    if req.components.is_empty() {
-        return Err(unprocessable("components", "name at least one component".into()));
-    }
-    let known: Vec<String> = state.hub.current().snapshot.components.iter().map(|c| c.id.clone()).collect();
-    let unknown: Vec<&str> = req.components.iter().filter(|c| !known.contains(c)).map(String::as_str).collect();
-    if !unknown.is_empty() {
-        return Err(unprocessable("components", format!("unknown components: {}", unknown.join(", "))));
-    }
-    let mut components = req.components;
-    components.dedup();
-    Ok((title, starts, ends, components))
-}
-
-/// `POST /api/v1/maintenance` (Bearer): schedules a window; `201` with it once stored.
+/// `POST /api/v1/maintenance` (Bearer) `{"title", "starts_at", "ends_at", "components"}`:
+/// schedules a window; `201` with it once stored.
 pub async fn add_maintenance(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let now = crate::server::engine::now_ms();
     let result = async {
         authorize(&state, &headers)?;
-        let (title, starts, ends, components) = validate_maintenance(&state, &headers, &body, now)?;
-        let store = state.engine.store();
-        let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e);
-        let window = store.add_maintenance(&title, starts, ends, &components, now).await.map_err(internal)?;
-        let windows = store.current_maintenance(now).await.map_err(internal)?;
-        state.engine.set_maintenance(windows).await.map_err(internal)?;
-        Ok::<_, ApiError>(window)
+        let input: MaintenanceInput = json_body(&headers, &body)?;
+        let w = operator::schedule_maintenance(&state.engine, &input).await?;
+        Ok(window_json(&w, crate::server::engine::now_ms()))
     }
     .await;
-    match result {
-        Ok(w) => (StatusCode::CREATED, axum::Json(window_json(&w, now))).into_response(),
-        Err(e) => e.into_response(),
-    }
+    respond(StatusCode::CREATED, result)
 }
 
 /// `DELETE /api/v1/maintenance/{id}` (Bearer): cancels a window that is not over.
@@ -351,25 +325,99 @@ pub async fn cancel_maintenance(
     axum::extract::Path(id): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(e) = authorize(&state, &headers) {
-        return e.into_response();
+    let result = async {
+        authorize(&state, &headers)?;
+        let id = path_id(&id, "a window")?;
+        operator::cancel_maintenance(&state.engine, id).await?;
+        Ok(json!({ "cancelled": id }))
     }
-    let Ok(id) = id.parse::<i64>() else {
-        return ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not a window id")).into_response();
-    };
-    let now = crate::server::engine::now_ms();
-    let store = state.engine.store();
-    match store.cancel_maintenance(id, now).await {
-        Ok(false) => ApiError::new(StatusCode::NOT_FOUND, format!("no maintenance window {id} to cancel")).into_response(),
-        Ok(true) => match store.current_maintenance(now).await {
-            Ok(ws) => match state.engine.set_maintenance(ws).await {
-                Ok(_) => axum::Json(json!({ "cancelled": id })).into_response(),
-                Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-            },
-            Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-        },
-        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    .await;
+    respond(StatusCode::OK, result)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentsQuery {
+    /// active, resolved or all (default).
+    state: Option<String>,
+    /// Resolved incidents: at most this many (default 50, at most 500).
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/incidents?state=active|resolved|all&limit=N`: active incidents (newest
+/// first), then resolved ones (most recently resolved first).
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<IncidentsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let result = async {
+        let axum::extract::Query(q) =
+            query.map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "query: state=active|resolved|all and limit=N only"))?;
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::field(StatusCode::BAD_REQUEST, "limit", "limit must be 1 to 500"));
+        }
+        let (active, resolved) = match q.state.as_deref().unwrap_or("all") {
+            "active" => (true, false),
+            "resolved" => (false, true),
+            "all" => (true, true),
+            other => {
+                return Err(ApiError::field(StatusCode::BAD_REQUEST, "state", format!("unknown state {other:?}; use active, resolved or all")))
+            }
+        };
+        let store = state.engine.store();
+        let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e);
+        let mut list = if active { store.active_incidents().await.map_err(internal)? } else { Vec::new() };
+        if resolved {
+            list.extend(store.resolved_incidents(i64::MAX, limit).await.map_err(internal)?);
+        }
+        Ok(json!({ "incidents": list }))
     }
+    .await;
+    respond(StatusCode::OK, result)
+}
+
+/// `GET /api/v1/incidents/{id}`.
+pub async fn get_incident(State(state): State<AppState>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    let result = async {
+        let id = path_id(&id, "an incident")?;
+        match state.engine.store().incident(id).await {
+            Ok(Some(i)) => Ok(i),
+            Ok(None) => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no incident {id}"))),
+            Err(e) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e)),
+        }
+    }
+    .await;
+    respond(StatusCode::OK, result)
+}
+
+/// `POST /api/v1/incidents` (Bearer) `{"title", "impact", "components", "status"?, "message"}`:
+/// `201` with the incident once stored and published.
+pub async fn open_incident(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        authorize(&state, &headers)?;
+        let input: IncidentInput = json_body(&headers, &body)?;
+        Ok(operator::open_incident(&state.engine, &input).await?)
+    }
+    .await;
+    respond(StatusCode::CREATED, result)
+}
+
+/// `POST /api/v1/incidents/{id}/updates` (Bearer) `{"status", "message", "impact"?}`.
+pub async fn update_incident(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        authorize(&state, &headers)?;
+        let id = path_id(&id, "an incident")?;
+        let input: UpdateInput = json_body(&headers, &body)?;
+        Ok(operator::update_incident(&state.engine, id, &input).await?)
+    }
+    .await;
+    respond(StatusCode::OK, result)
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {

@@ -1,6 +1,6 @@
 //! Operator subcommands that talk to a running statuscast through its JSON API.
 
-use crate::server::config::MaintenanceAction;
+use crate::server::config::{IncidentAction, MaintenanceAction};
 use serde_json::{json, Value};
 
 async fn send(req: reqwest::RequestBuilder) -> Result<Value, String> {
@@ -11,7 +11,7 @@ async fn send(req: reqwest::RequestBuilder) -> Result<Value, String> {
         return Ok(body);
     }
     let message = body["error"].as_str().unwrap_or("request refused");
-    Err(match body["field"].as_str() {
+    Err(match body["field"].as_str().filter(|f| !message.starts_with(&format!("{f}:"))) {
         Some(field) => format!("{field}: {message} (HTTP {})", status.as_u16()),
         None => format!("{message} (HTTP {})", status.as_u16()),
     })
@@ -21,10 +21,7 @@ async fn send(req: reqwest::RequestBuilder) -> Result<Value, String> {
 pub async fn maintenance(action: MaintenanceAction, url: &str, token: Option<String>) -> Result<(), String> {
     let client = reqwest::Client::new();
     let base = format!("{}/api/v1/maintenance", url.trim_end_matches('/'));
-    let authed = |req: reqwest::RequestBuilder| match &token {
-        Some(t) => Ok(req.bearer_auth(t)),
-        None => Err("set STATUSCAST_ADMIN_TOKEN (or --token)".to_string()),
-    };
+    let authed = |req| authed(req, &token);
     match action {
         MaintenanceAction::Add { title, starts, ends, components } => {
             let body = json!({ "title": title, "starts_at": starts, "ends_at": ends, "components": components });
@@ -45,6 +42,55 @@ pub async fn maintenance(action: MaintenanceAction, url: &str, token: Option<Str
         MaintenanceAction::Cancel { id } => {
             send(authed(client.delete(format!("{base}/{id}")))?).await?;
             println!("cancelled #{id}");
+        }
+    }
+    Ok(())
+}
+
+fn authed(req: reqwest::RequestBuilder, token: &Option<String>) -> Result<reqwest::RequestBuilder, String> {
+    match token {
+        Some(t) => Ok(req.bearer_auth(t)),
+        None => Err("set STATUSCAST_ADMIN_TOKEN (or --token)".to_string()),
+    }
+}
+
+fn print_incident(i: &Value) {
+    let text = |k: &str| i[k].as_str().unwrap_or("").to_string();
+    let latest = i["updates"][0]["message"].as_str().unwrap_or("");
+    println!("#{} [{}] {} (impact {}; {})", i["id"], text("status"), text("title"), text("impact"), components_of(i));
+    println!("    {}", latest.replace('\n', "\n    "));
+}
+
+/// `statuscast incident open|update|resolve|list`.
+pub async fn incident(action: IncidentAction, url: &str, token: Option<String>) -> Result<(), String> {
+    let client = reqwest::Client::new();
+    let base = format!("{}/api/v1/incidents", url.trim_end_matches('/'));
+    match action {
+        IncidentAction::Open { title, impact, message, status, components } => {
+            let body = json!({ "title": title, "impact": impact, "message": message, "status": status, "components": components });
+            let i = send(authed(client.post(&base), &token)?.json(&body)).await?;
+            print_incident(&i);
+        }
+        IncidentAction::Update { id, status, message, impact } => {
+            let body = json!({ "status": status, "message": message, "impact": impact });
+            let i = send(authed(client.post(format!("{base}/{id}/updates")), &token)?.json(&body)).await?;
+            print_incident(&i);
+        }
+        IncidentAction::Resolve { id, message } => {
+            let body = json!({ "status": "resolved", "message": message });
+            let i = send(authed(client.post(format!("{base}/{id}/updates")), &token)?.json(&body)).await?;
+            print_incident(&i);
+        }
+        IncidentAction::List { resolved } => {
+            let state = if resolved { "all" } else { "active" };
+            let list = send(client.get(&base).query(&[("state", state)])).await?;
+            let incidents = list["incidents"].as_array().cloned().unwrap_or_default();
+            if incidents.is_empty() {
+                println!("no incidents");
+            }
+            for i in &incidents {
+                print_incident(i);
+            }
         }
     }
     Ok(())

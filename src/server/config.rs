@@ -40,6 +40,17 @@ pub enum Command {
         #[arg(long, env = "STATUSCAST_ADMIN_TOKEN", hide_env_values = true, global = true)]
         token: Option<String>,
     },
+    /// Open, update, resolve or list incidents on a running statuscast (its JSON API).
+    Incident {
+        #[command(subcommand)]
+        action: IncidentAction,
+        /// The statuscast to talk to.
+        #[arg(long, env = "STATUSCAST_URL", default_value = "http://127.0.0.1:3000", global = true)]
+        url: String,
+        /// The operator token.
+        #[arg(long, env = "STATUSCAST_ADMIN_TOKEN", hide_env_values = true, global = true)]
+        token: Option<String>,
+    },
     /// Validate a statuscast.toml without serving; prints what it found, or the error with
     /// its file, line, column and field.
     CheckConfig {
@@ -77,6 +88,11 @@ pub struct ServeArgs {
     /// Bearer token for the operator API. Unset: the operator API is disabled.
     #[arg(long, env = "STATUSCAST_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+
+    /// Password for the admin area (/admin). The admin token is accepted at login too;
+    /// with neither set the admin area is disabled.
+    #[arg(long, env = "STATUSCAST_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
 
     /// Interval between SSE heartbeat comments.
     #[arg(long, env = "STATUSCAST_HEARTBEAT", default_value = "15s", value_parser = parse_duration)]
@@ -132,6 +148,50 @@ pub struct ServeArgs {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum IncidentAction {
+    /// Open an incident; viewers see it at once.
+    Open {
+        #[arg(long)]
+        title: String,
+        /// none, minor, major or critical.
+        #[arg(long)]
+        impact: String,
+        /// The first update's text.
+        #[arg(long)]
+        message: String,
+        /// investigating (default), identified, monitoring or resolved.
+        #[arg(long)]
+        status: Option<String>,
+        /// An affected component id; repeat for several.
+        #[arg(long = "component")]
+        components: Vec<String>,
+    },
+    /// Add an update to an incident's timeline.
+    Update {
+        id: i64,
+        /// investigating, identified, monitoring or resolved.
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        message: String,
+        /// Change the impact: none, minor, major or critical.
+        #[arg(long)]
+        impact: Option<String>,
+    },
+    /// Resolve an incident (an update with status resolved).
+    Resolve {
+        id: i64,
+        #[arg(long)]
+        message: String,
+    },
+    /// Active incidents; with --resolved, the recently resolved ones too.
+    List {
+        #[arg(long)]
+        resolved: bool,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
 pub enum MaintenanceAction {
     /// Schedule a window: the components are under maintenance from --starts to --ends.
     Add {
@@ -156,6 +216,7 @@ pub enum MaintenanceAction {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub admin_token: Option<String>,
+    pub admin_password: Option<String>,
     pub heartbeat: Duration,
     pub sse_retry_ms: u64,
     pub sse_retry_jitter_ms: u64,
@@ -192,8 +253,13 @@ impl ServeArgs {
         if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err("--admin-token / STATUSCAST_ADMIN_TOKEN must be at least 16 characters".into());
         }
+        let admin_password = self.admin_password.clone().filter(|p| !p.is_empty());
+        if admin_password.as_ref().is_some_and(|p| p.chars().count() < 12) {
+            return Err("--admin-password / STATUSCAST_ADMIN_PASSWORD must be at least 12 characters".into());
+        }
         Ok(Settings {
             admin_token,
+            admin_password,
             heartbeat: self.heartbeat,
             sse_retry_ms: self.sse_retry_ms,
             sse_retry_jitter_ms: self.sse_retry_jitter_ms,

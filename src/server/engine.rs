@@ -15,15 +15,17 @@
 //!
 //! Overall precedence, highest first:
 //! 1. an operator override (its level and message, whatever the components say);
-//! 2. the worst component level (see [`Level`]'s severity order), with a message naming the
-//!    components at that level;
-//! 3. with no components: operational.
+//! 2. the worst of the component levels (see [`Level`]'s severity order; components in a
+//!    maintenance window are `under_maintenance`) and of the active incidents' impacts
+//!    ([`Impact::level`](crate::status::Impact::level)); the message names the incidents at
+//!    that level, else the components at that level;
+//! 3. with no components and no incidents: operational.
 
 use crate::server::hub::Hub;
 use crate::server::persist::PersistedState;
-use crate::server::maintenance::Window;
+use crate::status::MaintenanceWindow;
 use crate::server::store::Store;
-use crate::status::{ComponentStatus, Level, Override, Snapshot};
+use crate::status::{ComponentStatus, Incident, Level, Override, Snapshot};
 use tokio::sync::Mutex;
 
 pub fn now_ms() -> i64 {
@@ -34,13 +36,24 @@ pub fn now_ms() -> i64 {
 }
 
 /// The overall level and message, by the precedence above.
-pub fn derive_overall(components: &[ComponentStatus], operator: Option<&Override>) -> (Level, String) {
+pub fn derive_overall(
+    components: &[ComponentStatus],
+    incidents: &[Incident],
+    operator: Option<&Override>,
+) -> (Level, String) {
     if let Some(o) = operator {
         return (o.level, o.message.clone());
     }
-    let worst = components.iter().map(|c| c.level).max().unwrap_or(Level::Operational);
+    let worst_component = components.iter().map(|c| c.level).max().unwrap_or(Level::Operational);
+    let worst_incident = incidents.iter().map(|i| i.impact.level()).max().unwrap_or(Level::Operational);
+    let worst = worst_component.max(worst_incident);
     if worst == Level::Operational {
         return (worst, worst.headline().to_string());
+    }
+    if worst_incident == worst {
+        let titles: Vec<&str> =
+            incidents.iter().filter(|i| i.impact.level() == worst).map(|i| i.title.as_str()).collect();
+        return (worst, titles.join("; "));
     }
     let names: Vec<&str> = components
         .iter()
@@ -56,7 +69,7 @@ pub const VERSION_BLOCK: u64 = 1000;
 /// What must reach viewers at once; everything else is detail.
 fn significant(s: &Snapshot) -> impl PartialEq + '_ {
     let components: Vec<_> = s.components.iter().map(|c| (&c.id, &c.name, &c.group, c.level)).collect();
-    (s.level, &s.message, &s.operator_override, components)
+    (s.level, &s.message, &s.operator_override, components, &s.incidents, &s.maintenance)
 }
 
 struct EngineState {
@@ -65,7 +78,7 @@ struct EngineState {
     /// The components as the sources reported them.
     raw: Vec<ComponentStatus>,
     /// Maintenance windows not over yet, and which of them were active at the last change.
-    windows: Vec<Window>,
+    windows: Vec<MaintenanceWindow>,
     active: Vec<i64>,
     /// Detail changes not published yet (built on `current`).
     pending: Option<Snapshot>,
@@ -83,7 +96,7 @@ impl Engine {
     /// Starts from the persisted reservation and override; the first published snapshot gets
     /// a version above the reservation, so no version is ever reused.
     pub fn new(store: Store, persisted: PersistedState, hub: Hub) -> Self {
-        let (level, message) = derive_overall(&[], persisted.operator_override.as_ref());
+        let (level, message) = derive_overall(&[], &[], persisted.operator_override.as_ref());
         let current = Snapshot {
             version: persisted.version,
             level,
@@ -91,6 +104,8 @@ impl Engine {
             updated_at_ms: 0,
             components: Vec::new(),
             operator_override: persisted.operator_override,
+            incidents: Vec::new(),
+            maintenance: Vec::new(),
         };
         let reserved = persisted.version;
         let state = EngineState { current, raw: Vec::new(), windows: Vec::new(), active: Vec::new(), pending: None, reserved };
@@ -160,9 +175,14 @@ impl Engine {
     }
 
     /// Replaces the maintenance windows (from the store) and applies them.
-    pub async fn set_maintenance(&self, windows: Vec<Window>) -> Result<Snapshot, String> {
+    pub async fn set_maintenance(&self, windows: Vec<MaintenanceWindow>) -> Result<Snapshot, String> {
         self.state.lock().await.windows = windows;
         self.change(|_, _| {}).await
+    }
+
+    /// Replaces the active incidents (from the store).
+    pub async fn set_incidents(&self, incidents: Vec<Incident>) -> Result<Snapshot, String> {
+        self.change(|snap, _| snap.incidents = incidents).await
     }
 
     /// Applies windows that started or ended since the last change (called every second).
@@ -200,7 +220,8 @@ impl Engine {
         state.windows.retain(|w| w.ends_ms > now);
         next.components = crate::server::maintenance::apply(&state.raw, &state.windows, now);
         state.active = crate::server::maintenance::active_ids(&state.windows, now);
-        let (level, message) = derive_overall(&next.components, next.operator_override.as_ref());
+        next.maintenance = state.windows.clone();
+        let (level, message) = derive_overall(&next.components, &next.incidents, next.operator_override.as_ref());
         next.level = level;
         next.message = message;
         let first = state.current.updated_at_ms == 0;
@@ -280,28 +301,57 @@ mod tests {
             component("c", Level::DegradedPerformance),
             component("d", Level::PartialOutage),
         ];
-        assert_eq!(derive_overall(&cs, None), (Level::PartialOutage, "Partial outage: B, D".into()));
+        assert_eq!(derive_overall(&cs, &[], None), (Level::PartialOutage, "Partial outage: B, D".into()));
         assert_eq!(
-            derive_overall(&cs[..1], None),
+            derive_overall(&cs[..1], &[], None),
             (Level::Operational, "All systems operational".into())
         );
-        assert_eq!(derive_overall(&[], None).0, Level::Operational);
+        assert_eq!(derive_overall(&[], &[], None).0, Level::Operational);
     }
 
     #[test]
     fn maintenance_is_outranked_by_real_failures() {
         let cs = [component("a", Level::UnderMaintenance), component("b", Level::DegradedPerformance)];
-        assert_eq!(derive_overall(&cs, None).0, Level::DegradedPerformance);
-        assert_eq!(derive_overall(&cs[..1], None).0, Level::UnderMaintenance);
+        assert_eq!(derive_overall(&cs, &[], None).0, Level::DegradedPerformance);
+        assert_eq!(derive_overall(&cs[..1], &[], None).0, Level::UnderMaintenance);
     }
 
     #[test]
     fn the_operator_override_wins_both_ways() {
         let o = Override { level: Level::Operational, message: "fine, really".into(), set_at_ms: 1 };
         let cs = [component("a", Level::MajorOutage)];
-        assert_eq!(derive_overall(&cs, Some(&o)), (Level::Operational, "fine, really".into()));
+        assert_eq!(derive_overall(&cs, &[], Some(&o)), (Level::Operational, "fine, really".into()));
         let o = Override { level: Level::MajorOutage, message: "we know".into(), set_at_ms: 1 };
-        assert_eq!(derive_overall(&[], Some(&o)).0, Level::MajorOutage);
+        assert_eq!(derive_overall(&[], &[], Some(&o)).0, Level::MajorOutage);
+    }
+
+    fn incident(title: &str, impact: crate::status::Impact) -> Incident {
+        Incident {
+            id: 1,
+            title: title.into(),
+            impact,
+            components: vec![],
+            status: crate::status::IncidentStatus::Investigating,
+            started_ms: 1,
+            resolved_ms: None,
+            updates: vec![],
+        }
+    }
+
+    #[test]
+    fn an_incident_raises_the_overall_level_to_its_impact() {
+        use crate::status::Impact;
+        let cs = [component("a", Level::DegradedPerformance)];
+        let major = [incident("Checkout errors", Impact::Major)];
+        assert_eq!(derive_overall(&cs, &major, None), (Level::PartialOutage, "Checkout errors".into()));
+        // A lesser incident does not hide a worse component.
+        let down = [component("a", Level::MajorOutage)];
+        assert_eq!(derive_overall(&down, &major, None), (Level::MajorOutage, "Major outage: A".into()));
+        // Impact none informs without raising the level.
+        let none = [incident("Slow emails", Impact::None)];
+        assert_eq!(derive_overall(&[], &none, None).0, Level::Operational);
+        let o = Override { level: Level::Operational, message: "ok".into(), set_at_ms: 1 };
+        assert_eq!(derive_overall(&cs, &major, Some(&o)).0, Level::Operational, "the override still wins");
     }
 
     async fn engine(dir: &std::path::Path) -> Engine {
@@ -375,7 +425,7 @@ mod tests {
         let e = engine(dir.path()).await;
         e.report_components(vec![component("db", Level::MajorOutage), component("web", Level::Operational)]).await.unwrap();
         let now = now_ms();
-        let w = Window { id: 7, title: "Upgrade".into(), starts_ms: now + 150, ends_ms: now + 400, components: vec!["db".into()] };
+        let w = MaintenanceWindow { id: 7, title: "Upgrade".into(), starts_ms: now + 150, ends_ms: now + 400, components: vec!["db".into()] };
         let before = e.set_maintenance(vec![w]).await.unwrap();
         assert_eq!(before.components[0].level, Level::MajorOutage, "not started yet");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;

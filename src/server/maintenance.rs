@@ -3,26 +3,10 @@
 //! them). Windows start and end on time by themselves: the engine re-evaluates them every
 //! second (see `spawn_clock`).
 
-use crate::status::{ComponentStatus, Level};
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Window {
-    pub id: i64,
-    pub title: String,
-    pub starts_ms: i64,
-    pub ends_ms: i64,
-    pub components: Vec<String>,
-}
-
-impl Window {
-    pub fn active_at(&self, now_ms: i64) -> bool {
-        self.starts_ms <= now_ms && now_ms < self.ends_ms
-    }
-}
+use crate::status::{ComponentStatus, Level, MaintenanceWindow};
 
 /// The components as reported, with those in an active window put under maintenance.
-pub fn apply(components: &[ComponentStatus], windows: &[Window], now_ms: i64) -> Vec<ComponentStatus> {
+pub fn apply(components: &[ComponentStatus], windows: &[MaintenanceWindow], now_ms: i64) -> Vec<ComponentStatus> {
     components
         .iter()
         .map(|c| match windows.iter().find(|w| w.active_at(now_ms) && w.components.contains(&c.id)) {
@@ -37,7 +21,7 @@ pub fn apply(components: &[ComponentStatus], windows: &[Window], now_ms: i64) ->
 }
 
 /// Which windows are active at `now_ms` (to notice a start or an end).
-pub fn active_ids(windows: &[Window], now_ms: i64) -> Vec<i64> {
+pub fn active_ids(windows: &[MaintenanceWindow], now_ms: i64) -> Vec<i64> {
     windows.iter().filter(|w| w.active_at(now_ms)).map(|w| w.id).collect()
 }
 
@@ -57,7 +41,7 @@ mod tests {
             checked_at_ms: 0,
             latency_ms: None,
         };
-        let w = Window { id: 1, title: "DB upgrade".into(), starts_ms: 1000, ends_ms: 2000, components: vec!["db".into()] };
+        let w = MaintenanceWindow { id: 1, title: "DB upgrade".into(), starts_ms: 1000, ends_ms: 2000, components: vec!["db".into()] };
         let cs = [c("db"), c("web")];
         assert_eq!(apply(&cs, std::slice::from_ref(&w), 999)[0].level, Level::MajorOutage);
         let during = apply(&cs, std::slice::from_ref(&w), 1000);

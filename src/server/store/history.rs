@@ -1,0 +1,241 @@
+//! Check history: raw results and their per-minute, -hour and -day rollups.
+
+use super::{level_code, level_of, Store, DAY_RETENTION_MS, HOUR_RETENTION_MS, MINUTE_RETENTION_MS, RAW_RETENTION_MS};
+use crate::status::Level;
+use sqlx::Row;
+
+/// One check result to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRow {
+    pub component: String,
+    pub at_ms: i64,
+    pub level: Level,
+    pub latency_ms: Option<u32>,
+}
+
+/// A rolled-up bucket of results.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Bucket {
+    pub start_ms: i64,
+    pub samples: i64,
+    /// Results that were operational (or under maintenance).
+    pub operational: i64,
+    pub worst_level: Level,
+    pub latency_avg_ms: Option<f64>,
+    pub latency_max_ms: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Span {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Span::Minute => "minute",
+            Span::Hour => "hour",
+            Span::Day => "day",
+        }
+    }
+    pub fn millis(self) -> i64 {
+        match self {
+            Span::Minute => 60_000,
+            Span::Hour => 3_600_000,
+            Span::Day => 86_400_000,
+        }
+    }
+}
+
+impl Store {
+    /// Records results and updates their rollups, in one transaction. Rollups are summed in
+    /// memory first, so a batch costs a few multi-row statements, not one per result.
+    pub async fn record(&self, rows: &[ResultRow]) -> Result<(), String> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        #[derive(Default)]
+        struct Agg {
+            samples: i64,
+            operational: i64,
+            worst: i64,
+            latency_sum: i64,
+            latency_count: i64,
+            latency_max: i64,
+        }
+        let mut rollups: std::collections::BTreeMap<(&str, &'static str, i64), Agg> = Default::default();
+        for r in rows {
+            let level = level_code(r.level);
+            for span in [Span::Minute, Span::Hour, Span::Day] {
+                let start = r.at_ms - r.at_ms.rem_euclid(span.millis());
+                let a = rollups.entry((r.component.as_str(), span.name(), start)).or_default();
+                a.samples += 1;
+                a.operational += (level <= 1) as i64;
+                a.worst = a.worst.max(level);
+                if let Some(l) = r.latency_ms {
+                    a.latency_sum += l as i64;
+                    a.latency_count += 1;
+                    a.latency_max = a.latency_max.max(l as i64);
+                }
+            }
+        }
+        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+        for chunk in rows.chunks(4000) {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO check_results (component, at_ms, level, latency_ms) ");
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.component)
+                    .push_bind(r.at_ms)
+                    .push_bind(level_code(r.level))
+                    .push_bind(r.latency_ms.map(|l| l as i64));
+            });
+            q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
+        }
+        let rollups: Vec<_> = rollups.into_iter().collect();
+        for chunk in rollups.chunks(3000) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO check_rollups (component, span, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max) ",
+            );
+            q.push_values(chunk, |mut b, ((component, span, start), a)| {
+                b.push_bind(*component)
+                    .push_bind(*span)
+                    .push_bind(*start)
+                    .push_bind(a.samples)
+                    .push_bind(a.operational)
+                    .push_bind(a.worst)
+                    .push_bind(a.latency_sum)
+                    .push_bind(a.latency_count)
+                    .push_bind(a.latency_max);
+            });
+            q.push(
+                " ON CONFLICT (component, span, start_ms) DO UPDATE SET
+                   samples = samples + excluded.samples,
+                   operational = operational + excluded.operational,
+                   worst_level = MAX(worst_level, excluded.worst_level),
+                   latency_sum = latency_sum + excluded.latency_sum,
+                   latency_count = latency_count + excluded.latency_count,
+                   latency_max = MAX(latency_max, excluded.latency_max)",
+            );
+            q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
+        }
+        tx.commit().await.map_err(|e| e.to_string())
+    }
+
+    /// Buckets of `span` for a component from `since_ms` on, oldest first. Buckets with no
+    /// results are absent: no data is unknown, not up.
+    pub async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String> {
+        let rows = sqlx::query(
+            "SELECT start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max
+             FROM check_rollups WHERE component = ? AND span = ? AND start_ms >= ? ORDER BY start_ms",
+        )
+        .bind(component)
+        .bind(span.name())
+        .bind(since_ms - since_ms.rem_euclid(span.millis()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let count: i64 = r.get(5);
+                Bucket {
+                    start_ms: r.get(0),
+                    samples: r.get(1),
+                    operational: r.get(2),
+                    worst_level: level_of(r.get(3)),
+                    latency_avg_ms: (count > 0).then(|| r.get::<i64, _>(4) as f64 / count as f64),
+                    latency_max_ms: (count > 0).then(|| r.get(6)),
+                }
+            })
+            .collect())
+    }
+
+    /// Buckets of `span` from `since_ms` on for every component, by component, oldest first.
+    pub async fn history_all(
+        &self,
+        span: Span,
+        since_ms: i64,
+    ) -> Result<std::collections::HashMap<String, Vec<Bucket>>, String> {
+        let rows = sqlx::query(
+            "SELECT component, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max
+             FROM check_rollups WHERE span = ? AND start_ms >= ? ORDER BY component, start_ms",
+        )
+        .bind(span.name())
+        .bind(since_ms - since_ms.rem_euclid(span.millis()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        let mut out: std::collections::HashMap<String, Vec<Bucket>> = Default::default();
+        for r in &rows {
+            let count: i64 = r.get(6);
+            out.entry(r.get(0)).or_default().push(Bucket {
+                start_ms: r.get(1),
+                samples: r.get(2),
+                operational: r.get(3),
+                worst_level: level_of(r.get(4)),
+                latency_avg_ms: (count > 0).then(|| r.get::<i64, _>(5) as f64 / count as f64),
+                latency_max_ms: (count > 0).then(|| r.get(7)),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Deletes what is past its retention window (relative to `now_ms`).
+    pub async fn prune(&self, now_ms: i64) -> Result<u64, String> {
+        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+        let mut deleted = 0;
+        let steps: [(&str, i64); 4] = [
+            ("DELETE FROM check_results WHERE at_ms < ?", now_ms - RAW_RETENTION_MS),
+            ("DELETE FROM check_rollups WHERE span = 'minute' AND start_ms < ?", now_ms - MINUTE_RETENTION_MS),
+            ("DELETE FROM check_rollups WHERE span = 'hour' AND start_ms < ?", now_ms - HOUR_RETENTION_MS),
+            ("DELETE FROM check_rollups WHERE span = 'day' AND start_ms < ?", now_ms - DAY_RETENTION_MS),
+        ];
+        for (sql, before) in steps {
+            deleted += sqlx::query(sql).bind(before).execute(&mut *tx).await.map_err(|e| e.to_string())?.rows_affected();
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn results_roll_up_per_minute_hour_and_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let day = 86_400_000;
+        let t0 = 20_000 * day; // midnight UTC
+        let row = |at, level, latency| ResultRow { component: "api".into(), at_ms: at, level, latency_ms: latency };
+        store
+            .record(&[
+                row(t0 + 1_000, Level::Operational, Some(10)),
+                row(t0 + 31_000, Level::Operational, Some(30)),
+                row(t0 + 61_000, Level::MajorOutage, None),
+                row(t0 + day + 5_000, Level::DegradedPerformance, Some(50)),
+            ])
+            .await
+            .unwrap();
+        let minutes = store.history("api", Span::Minute, t0).await.unwrap();
+        assert_eq!(minutes.len(), 3);
+        assert_eq!((minutes[0].samples, minutes[0].operational), (2, 2));
+        assert_eq!(minutes[0].latency_avg_ms, Some(20.0));
+        assert_eq!(minutes[1].worst_level, Level::MajorOutage);
+        assert_eq!(minutes[1].latency_avg_ms, None);
+        let days = store.history("api", Span::Day, t0).await.unwrap();
+        assert_eq!(days.len(), 2);
+        assert_eq!((days[0].samples, days[0].operational, days[0].worst_level), (3, 2, Level::MajorOutage));
+        assert_eq!(days[0].latency_max_ms, Some(30));
+        assert_eq!(days[1].worst_level, Level::DegradedPerformance);
+        assert!(store.history("other", Span::Day, t0).await.unwrap().is_empty(), "no data is not uptime");
+
+        // Retention: a day and a half later the raw rows and the first minutes are gone.
+        let deleted = store.prune(t0 + day + day / 2 + 49 * 3_600_000).await.unwrap();
+        assert!(deleted >= 3, "{deleted}");
+        assert!(store.history("api", Span::Minute, t0).await.unwrap().is_empty());
+        assert_eq!(store.history("api", Span::Day, t0).await.unwrap().len(), 2, "days are kept");
+    }
+}

@@ -1,0 +1,66 @@
+//! Scheduled maintenance windows.
+
+use super::Store;
+use crate::status::MaintenanceWindow;
+use sqlx::Row;
+
+impl Store {
+    /// Adds a maintenance window; committed when this returns.
+    pub async fn add_maintenance(
+        &self,
+        title: &str,
+        starts_ms: i64,
+        ends_ms: i64,
+        components: &[String],
+        now_ms: i64,
+    ) -> Result<MaintenanceWindow, String> {
+        let json = serde_json::to_string(components).expect("serialises");
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO maintenance (title, starts_ms, ends_ms, components_json, created_ms) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(title)
+        .bind(starts_ms)
+        .bind(ends_ms)
+        .bind(json)
+        .bind(now_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| format!("writing the maintenance window: {e}"))?;
+        Ok(MaintenanceWindow { id, title: title.into(), starts_ms, ends_ms, components: components.to_vec() })
+    }
+
+    /// Windows not cancelled and not over at `now_ms`, soonest first.
+    pub async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, String> {
+        let rows = sqlx::query(
+            "SELECT id, title, starts_ms, ends_ms, components_json FROM maintenance
+             WHERE cancelled = 0 AND ends_ms > ? ORDER BY starts_ms, id",
+        )
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        rows.iter()
+            .map(|r| {
+                let json: String = r.get(4);
+                Ok(MaintenanceWindow {
+                    id: r.get(0),
+                    title: r.get(1),
+                    starts_ms: r.get(2),
+                    ends_ms: r.get(3),
+                    components: serde_json::from_str(&json).map_err(|e| format!("stored window unreadable: {e}"))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Cancels a window that is not over; false if there is no such window.
+    pub async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, String> {
+        let done = sqlx::query("UPDATE maintenance SET cancelled = 1 WHERE id = ? AND cancelled = 0 AND ends_ms > ?")
+            .bind(id)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(done.rows_affected() == 1)
+    }
+}
