@@ -155,7 +155,7 @@ mod browser {
                     live.stream.set(StreamState::Live);
                     live.accept(snapshot);
                 }
-                Err(err) => leptos::logging::warn!("statuscast: ignoring a malformed status event: {err}"),
+                Err(_) => leptos::logging::warn!("statuscast: ignoring a malformed status event"),
             }
         });
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));

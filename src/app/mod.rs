@@ -8,7 +8,7 @@ mod system_status;
 pub use live::{LiveStatus, StreamState};
 pub use system_status::SystemStatus;
 
-use leptos::either::Either;
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 /// The document title for a level ("Partial outage · statuscast").
@@ -55,8 +55,9 @@ pub fn App() -> impl IntoView {
     });
 
     let page = match Page::current() {
-        Page::Status => Either::Left(status_page::StatusPage()),
-        Page::NotFound => Either::Right(NotFound()),
+        Page::Status => EitherOf3::A(status_page::StatusPage()),
+        Page::History | Page::Admin => EitherOf3::B(view! { <ServerHtml class="server-page"/> }),
+        Page::NotFound => EitherOf3::C(NotFound()),
     };
 
     view! {
@@ -67,7 +68,11 @@ pub fn App() -> impl IntoView {
         <main>{page}</main>
         <footer class="site-footer">
             "Live over Server-Sent Events · "
+            <a href="/history">"Incident history"</a>
+            " · "
             <a href="/api/v1/status">"JSON"</a>
+            " · "
+            <a href="/admin">"Operators"</a>
         </footer>
     }
 }
@@ -77,6 +82,10 @@ pub fn App() -> impl IntoView {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Page {
     Status,
+    /// Resolved incidents.
+    History,
+    /// The operators' area (login, incidents, maintenance).
+    Admin,
     NotFound,
 }
 
@@ -84,6 +93,8 @@ impl Page {
     pub fn for_path(path: &str) -> Page {
         match path {
             "/" | "" => Page::Status,
+            "/history" => Page::History,
+            "/admin" => Page::Admin,
             _ => Page::NotFound,
         }
     }
@@ -97,6 +108,22 @@ impl Page {
         Page::for_path(path.as_deref().unwrap_or("/"))
     }
 }
+
+/// HTML that only the server renders (history charts, the admin area, the incident
+/// history): the browser keeps what the server sent and ships no code to build it. The page
+/// handler provides it as [`PageHtml`].
+#[component]
+pub fn ServerHtml(class: &'static str) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let html = use_context::<PageHtml>().map(|p| p.0).unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let html = String::new();
+    view! { <div class=class inner_html=html></div> }
+}
+
+/// The server-rendered part of the page being served.
+#[derive(Clone, Debug, Default)]
+pub struct PageHtml(pub String);
 
 #[component]
 fn NotFound() -> impl IntoView {

@@ -1,7 +1,7 @@
 //! The status page: every component with its level and reason, grouped, live.
 
 use super::live::LiveStatus;
-use crate::status::{ago, ComponentStatus};
+use crate::status::{ago, escape_html, until, utc_minute, ComponentStatus, Incident, MaintenanceWindow};
 use leptos::prelude::*;
 
 /// Components in groups, keeping the order in which groups first appear.
@@ -24,6 +24,16 @@ pub fn StatusPage() -> impl IntoView {
     // Rebuilt when any component changes (a handful of rows; no keyed diffing shipped).
     let groups = Memo::new(move |_| snap.with(|s| grouped(&s.components)));
     let operator = Memo::new(move |_| snap.with(|s| s.operator_override.as_ref().map(|o| o.set_at_ms)));
+    let incidents = Memo::new(move |_| snap.with(|s| s.incidents.clone()));
+    let maintenance = Memo::new(move |_| snap.with(|s| s.maintenance.clone()));
+    let names = move |ids: &[String]| {
+        snap.with_untracked(|s| {
+            ids.iter()
+                .map(|id| s.components.iter().find(|c| &c.id == id).map_or(id.as_str(), |c| c.name.as_str()).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    };
 
     view! {
         <h1>"System status"</h1>
@@ -38,6 +48,8 @@ pub fn StatusPage() -> impl IntoView {
                 }
             })
         }}
+        {move || incidents.get().into_iter().map(move |i| incident_card(i, names)).collect_view()}
+        {move || maintenance.get().into_iter().map(move |w| maintenance_card(w, names)).collect_view()}
         {move || {
             groups
                 .get()
@@ -54,6 +66,55 @@ pub fn StatusPage() -> impl IntoView {
                 })
                 .collect_view()
         }}
+        <super::ServerHtml class="history"/>
+    }
+}
+
+fn incident_card(i: Incident, names: impl Fn(&[String]) -> String) -> impl IntoView {
+    let affected = names(&i.components);
+    // Built as one escaped string: cheaper in the bundle than a view per update.
+    let timeline: String = i
+        .updates
+        .iter()
+        .map(|u| {
+            format!(
+                "<li><strong>{}</strong> <span class=\"update-message\">{}</span> <time>{}</time></li>",
+                u.status.label(),
+                escape_html(&u.message),
+                utc_minute(u.at_ms)
+            )
+        })
+        .collect();
+    view! {
+        <article class=format!("incident impact-{}", i.impact.as_str()) id=format!("incident-{}", i.id)>
+            <h2>{i.title}</h2>
+            <p class="incident-meta">
+                {format!("Impact: {}", i.impact.as_str())}
+                {(!affected.is_empty()).then(|| format!(" · Affects {affected}"))}
+            </p>
+            <ol class="timeline" inner_html=timeline></ol>
+        </article>
+    }
+}
+
+fn maintenance_card(w: MaintenanceWindow, names: impl Fn(&[String]) -> String) -> impl IntoView {
+    let live = LiveStatus::expect();
+    let (starts, ends) = (w.starts_ms, w.ends_ms);
+    view! {
+        <article class="incident maintenance" id=format!("maintenance-{}", w.id)>
+            <h2>{w.title}</h2>
+            <p class="incident-meta">
+                {move || {
+                    let now = live.now_ms.get();
+                    if now < starts {
+                        format!("Scheduled maintenance, starts {} and lasts {} min", until(starts, now), (ends - starts) / 60_000)
+                    } else {
+                        format!("Maintenance in progress, ends {}", until(ends, now))
+                    }
+                }}
+                {format!(" · Affects {}", names(&w.components))}
+            </p>
+        </article>
     }
 }
 

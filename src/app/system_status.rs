@@ -1,7 +1,7 @@
 //! The system-status partial, in the layout of every page.
 
 use super::live::LiveStatus;
-use crate::status::age_text;
+use crate::status::{age_text, until};
 use leptos::prelude::*;
 
 #[component]
@@ -10,6 +10,18 @@ pub fn SystemStatus() -> impl IntoView {
     let snap = live.snapshot;
     let level = Memo::new(move |_| snap.with(|s| s.level));
     let stream = live.stream;
+    // Active incidents and maintenance to come, one line each, linking to the status page.
+    let notices = Memo::new(move |_| {
+        snap.with(|s| {
+            let incidents = s.incidents.iter().map(|i| {
+                (format!("incident-{}", i.id), format!("impact-{}", i.impact.as_str()), i.title.clone(), i.status.label().to_string(), 0)
+            });
+            let windows = s.maintenance.iter().map(|w| {
+                (format!("maintenance-{}", w.id), "maintenance".to_string(), w.title.clone(), String::new(), w.starts_ms)
+            });
+            incidents.chain(windows).collect::<Vec<_>>()
+        })
+    });
 
     view! {
         <section
@@ -36,6 +48,28 @@ pub fn SystemStatus() -> impl IntoView {
                     {move || stream.get().label()}
                 </span>
             </div>
+            <ul class="status-notices">
+                {move || {
+                    notices
+                        .get()
+                        .into_iter()
+                        .map(|(anchor, class, title, status, starts_ms)| {
+                            let when = move || match starts_ms {
+                                0 => status.clone(),
+                                t if t > live.now_ms.get() => format!("Maintenance {}", until(t, live.now_ms.get())),
+                                _ => "Maintenance in progress".to_string(),
+                            };
+                            view! {
+                                <li class=class data-notice=anchor.clone()>
+                                    <a href=format!("/#{anchor}")>{title}</a>
+                                    " · "
+                                    <span class="notice-state">{when}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
         </section>
     }
 }

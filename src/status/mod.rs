@@ -1,8 +1,14 @@
-//! The domain model shared by the server and the browser: levels, components and the
-//! versioned [`Snapshot`] that every view (SSR, SSE, JSON) shows.
+//! The domain model shared by the server and the browser: levels, components, incidents,
+//! maintenance and the versioned [`Snapshot`] that every view (SSR, SSE, JSON) shows.
 
+#[cfg(any(feature = "hydrate", test))]
+mod decode;
+mod incident;
 mod level;
 mod snapshot;
+mod text;
 
+pub use incident::{Impact, Incident, IncidentStatus, IncidentUpdate, MaintenanceWindow, UnknownName};
 pub use level::{Level, UnknownLevel};
-pub use snapshot::{age_text, ago, ComponentStatus, Override, Snapshot, StatusView};
+pub use text::{civil, escape_html, utc_minute};
+pub use snapshot::{age_text, ago, until, ComponentStatus, Override, Snapshot, StatusView};

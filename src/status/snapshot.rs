@@ -1,4 +1,4 @@
-use super::Level;
+use super::{Incident, Level, MaintenanceWindow};
 use serde::{Deserialize, Serialize};
 
 /// One component's current state, as the status engine decided it.
@@ -38,7 +38,10 @@ pub struct Override {
 }
 
 /// The whole status at one version. One type for every view: SSR, SSE and JSON.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The browser reads it with [`super::decode`] (smaller than the derived impl in wasm).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(not(feature = "hydrate"), derive(Deserialize))]
 pub struct Snapshot {
     /// Monotonic; bumped on every change, persisted, never reused after a restart.
     pub version: u64,
@@ -52,6 +55,12 @@ pub struct Snapshot {
     /// The operator override in force, if any.
     #[serde(rename = "override", default, skip_serializing_if = "Option::is_none")]
     pub operator_override: Option<Override>,
+    /// Incidents not resolved yet, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<Incident>,
+    /// Maintenance windows scheduled or in progress (not over, not cancelled), soonest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<MaintenanceWindow>,
 }
 
 impl Snapshot {
@@ -64,6 +73,8 @@ impl Snapshot {
             updated_at_ms: 0,
             components: Vec::new(),
             operator_override: None,
+            incidents: Vec::new(),
+            maintenance: Vec::new(),
         }
     }
 }
@@ -71,10 +82,27 @@ impl Snapshot {
 /// What a page is rendered from: the snapshot plus the server's clock at render time, so the
 /// browser can compute "updated N s ago" against the server's clock (and render exactly the
 /// same text during hydration as the server did).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(not(feature = "hydrate"), derive(Deserialize))]
 pub struct StatusView {
     pub snapshot: Snapshot,
     pub server_now_ms: i64,
+}
+
+#[cfg(feature = "hydrate")]
+impl<'de> Deserialize<'de> for Snapshot {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        super::decode::snapshot(&v).ok_or_else(|| serde::de::Error::custom("not a status snapshot"))
+    }
+}
+
+#[cfg(feature = "hydrate")]
+impl<'de> Deserialize<'de> for StatusView {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        super::decode::status_view(&v).ok_or_else(|| serde::de::Error::custom("not a status view"))
+    }
 }
 
 /// "just now", "4 s ago", "3 min ago", ... for a past Unix time in milliseconds.
@@ -86,6 +114,18 @@ pub fn ago(then_ms: i64, now_ms: i64) -> String {
         120..=7199 => format!("{} min ago", secs / 60),
         7200..=172_799 => format!("{} h ago", secs / 3600),
         _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+/// "in 5 min", "in 3 h", ... for a future Unix time in milliseconds ("now" once it is past).
+pub fn until(then_ms: i64, now_ms: i64) -> String {
+    let secs = (then_ms - now_ms).max(0) / 1000;
+    match secs {
+        0 => "now".into(),
+        1..=119 => format!("in {secs} s"),
+        120..=7199 => format!("in {} min", secs / 60),
+        7200..=172_799 => format!("in {} h", secs / 3600),
+        _ => format!("in {} days", secs / 86_400),
     }
 }
 
@@ -112,6 +152,16 @@ mod tests {
         // A clock that runs behind never shows a negative age.
         assert_eq!(age_text(t, t - 9_000), "updated just now");
         assert_eq!(age_text(0, t), "never updated");
+    }
+
+    #[test]
+    fn until_counts_down_to_now() {
+        let t = 1_700_000_000_000;
+        assert_eq!(until(t + 30_000, t), "in 30 s");
+        assert_eq!(until(t + 600_000, t), "in 10 min");
+        assert_eq!(until(t + 5 * 3_600_000, t), "in 5 h");
+        assert_eq!(until(t + 3 * 86_400_000, t), "in 3 days");
+        assert_eq!(until(t - 1, t), "now");
     }
 
     #[test]
