@@ -38,11 +38,11 @@ pub async fn serve(mut listener: GuardedListener, app: Router, state: AppState, 
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            (io, _addr) = listener.accept() => {
+            (io, addr) = listener.accept() => {
                 let app = app.clone();
                 let state = state.clone();
                 let watcher = graceful.watcher();
-                tokio::spawn(connection(io, app, state, watcher));
+                tokio::spawn(connection(io, addr, app, state, watcher));
             }
             _ = &mut stop => break,
         }
@@ -51,7 +51,11 @@ pub async fn serve(mut listener: GuardedListener, app: Router, state: AppState, 
     let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
 }
 
-async fn connection(mut io: GuardedStream, app: Router, state: AppState, watcher: Watcher) {
+/// The peer address of the connection a request came on (a request extension).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
+async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Router, state: AppState, watcher: Watcher) {
     let mut head = Vec::with_capacity(1024);
     let end = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)).await {
         Ok(Ok(Some(end))) => end,
@@ -72,6 +76,7 @@ async fn connection(mut io: GuardedStream, app: Router, state: AppState, watcher
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         let index = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         req.extensions_mut().insert(RequestOnConnection(index));
+        req.extensions_mut().insert(ClientAddr(addr));
         tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
     });
     let conn = hyper::server::conn::http1::Builder::new()

@@ -1,5 +1,6 @@
 //! Everything that runs only on the server (`ssr` feature).
 
+pub mod admin;
 pub mod api;
 pub mod checks;
 pub mod cli;
@@ -10,10 +11,13 @@ pub mod host;
 pub mod hub;
 pub mod listener;
 pub mod maintenance;
+pub mod operator;
+pub mod pages;
 pub mod persist;
 pub mod sse;
 pub mod store;
 pub mod time;
+pub mod uptime;
 
 use crate::app::shell;
 use axum::extract::FromRef;
@@ -36,6 +40,10 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// The running checks (from statuscast.toml, or the embedded default).
     pub checks: Arc<checks::reload::Checks>,
+    /// The status page's uptime bars and response-time charts, rendered once a minute.
+    pub history: Arc<uptime::HistoryCache>,
+    /// Admin sessions and login throttling.
+    pub sessions: Arc<admin::session::Sessions>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -120,10 +128,6 @@ pub fn router(state: AppState) -> Router {
         let state = state.clone();
         move || provide_context(state.clone())
     };
-    let leptos_options = state.leptos_options.clone();
-    let page = leptos_axum::render_app_to_stream_with_context(context.clone(), move || {
-        shell(leptos_options.clone())
-    });
     // Compression for pages and assets; tower-http's default predicate never compresses
     // text/event-stream, and the SSE route is added after the layer so it is not wrapped.
     let app = Router::new()
@@ -135,9 +139,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/history/{component}", get(api::history))
         .route("/api/v1/maintenance", get(api::list_maintenance).post(api::add_maintenance))
         .route("/api/v1/maintenance/{id}", axum::routing::delete(api::cancel_maintenance))
+        .route("/api/v1/incidents", get(api::list_incidents).post(api::open_incident))
+        .route("/api/v1/incidents/{id}", get(api::get_incident))
+        .route("/api/v1/incidents/{id}/updates", axum::routing::post(api::update_incident))
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/", get(move |req: axum::extract::Request| page(req)))
+        .route("/", get(pages::page))
+        .route("/history", get(pages::page))
+        .route("/admin", get(pages::page))
+        .route("/admin/login", axum::routing::post(admin::login))
+        .route("/admin/logout", axum::routing::post(admin::logout))
+        .route("/admin/incidents", axum::routing::post(admin::open_incident))
+        .route("/admin/incidents/{id}/updates", axum::routing::post(admin::update_incident))
+        .route("/admin/maintenance", axum::routing::post(admin::schedule_maintenance))
+        .route("/admin/maintenance/{id}/cancel", axum::routing::post(admin::cancel_maintenance))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(CompressionLayer::new())
         .route("/connect_to_sse", get(sse::connect_to_sse));
@@ -190,13 +205,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let checks = checks::reload::Checks::start(args.config.clone(), config, engine.clone(), settings.data_dir.clone()).await;
     engine.flush_details().await?;
     engine.set_maintenance(engine.store().current_maintenance(engine::now_ms()).await?).await?;
+    engine.set_incidents(engine.store().active_incidents().await?).await?;
     spawn_maintenance_clock(engine.clone());
     spawn_detail_flush(engine.clone(), settings.detail_refresh);
     spawn_history_pruning(engine.store().clone());
     hub.spawn_heartbeat(settings.heartbeat);
 
     let addr = leptos_options.site_addr;
-    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks };
+    let history = Arc::new(uptime::HistoryCache::default());
+    history.refresh(&engine).await?;
+    history.clone().spawn(engine.clone());
+    let sessions = Arc::new(admin::session::Sessions::default());
+    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, sessions };
     let state_for_conns = state.clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -72,6 +72,7 @@ impl Server {
             .arg(data_dir.join("no-config.toml"))
             .args(extra)
             .env_remove("STATUSCAST_ADMIN_TOKEN")
+            .env_remove("STATUSCAST_ADMIN_PASSWORD")
             .env("STATUSCAST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -1,0 +1,148 @@
+//! Serving pages: each is the Leptos app (layout + live system-status partial) with the
+//! page's server-rendered part ([`PageHtml`]) prepared here first: the uptime history on the
+//! status page, the incident history, the admin area.
+
+use crate::app::{shell, Page, PageHtml};
+use crate::server::AppState;
+use crate::status::{escape_html, utc_minute, Incident};
+use axum::extract::{Query, Request, State};
+use axum::response::{IntoResponse, Response};
+use leptos::prelude::provide_context;
+use std::fmt::Write;
+
+/// Renders the app for `req` with `html` as the page's server-rendered part.
+pub async fn render(state: AppState, req: Request, html: String) -> Response {
+    let options = state.leptos_options.clone();
+    let handler = leptos_axum::render_app_to_stream_with_context(
+        move || {
+            provide_context(state.clone());
+            provide_context(PageHtml(html.clone()));
+        },
+        move || shell(options.clone()),
+    );
+    handler(req).await.into_response()
+}
+
+/// `GET /`, `GET /history`, `GET /admin`.
+pub async fn page(State(state): State<AppState>, req: Request) -> Response {
+    let html = match Page::for_path(req.uri().path()) {
+        Page::Status => state.history.html().to_string(),
+        Page::History => {
+            let before = Query::<HistoryQuery>::try_from_uri(req.uri()).ok().and_then(|q| q.0.before);
+            match incident_history(&state, before).await {
+                Ok(html) => html,
+                Err(e) => {
+                    tracing::error!("incident history: {e}");
+                    "<p class=\"error\">The incident history could not be read; try again.</p>".into()
+                }
+            }
+        }
+        Page::Admin => {
+            let done = req.uri().query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "done").and_then(|(_, v)| crate::server::admin::done_text(&v))
+            });
+            let notice = crate::server::admin::html::Notice { done: done.map(Into::into), ..Default::default() };
+            crate::server::admin::page_html(&state, req.headers(), notice)
+        }
+        Page::NotFound => String::new(),
+    };
+    render(state, req, html).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct HistoryQuery {
+    before: Option<i64>,
+}
+
+const HISTORY_PAGE: i64 = 25;
+
+/// Resolved incidents, most recent first, `HISTORY_PAGE` at a time.
+async fn incident_history(state: &AppState, before: Option<i64>) -> Result<String, String> {
+    let list = state.engine.store().resolved_incidents(before.unwrap_or(i64::MAX), HISTORY_PAGE + 1).await?;
+    let mut html = String::from("<h1>Incident history</h1>");
+    if list.is_empty() {
+        html.push_str("<p class=\"empty\">No resolved incidents.</p>");
+    }
+    let more = list.len() as i64 > HISTORY_PAGE;
+    let shown = &list[..list.len().min(HISTORY_PAGE as usize)];
+    for i in shown {
+        incident_html(&mut html, i);
+    }
+    if let (true, Some(last)) = (more, shown.last()) {
+        let _ = write!(html, "<p><a class=\"older\" href=\"/history?before={}\">Older incidents</a></p>", last.resolved_ms.unwrap_or(0));
+    }
+    Ok(html)
+}
+
+/// One incident with its whole timeline (server-rendered; text escaped).
+pub fn incident_html(html: &mut String, i: &Incident) {
+    let lasted = i.resolved_ms.map(|r| duration_text(r - i.started_ms)).unwrap_or_default();
+    let _ = write!(
+        html,
+        "<article class=\"incident impact-{}\" id=\"incident-{}\" data-incident=\"{}\"><h2>{}</h2><p class=\"incident-meta\">Impact: {} · started {}",
+        i.impact.as_str(),
+        i.id,
+        i.id,
+        escape_html(&i.title),
+        i.impact.as_str(),
+        utc_minute(i.started_ms)
+    );
+    if let Some(r) = i.resolved_ms {
+        let _ = write!(html, " · resolved {} after {lasted}", utc_minute(r));
+    }
+    if !i.components.is_empty() {
+        let names: Vec<String> = i.components.iter().map(|c| escape_html(c)).collect();
+        let _ = write!(html, " · affected: {}", names.join(", "));
+    }
+    html.push_str("</p><ol class=\"timeline\">");
+    for u in &i.updates {
+        let _ = write!(
+            html,
+            "<li><strong>{}</strong> <span class=\"update-message\">{}</span> <time>{}</time></li>",
+            u.status.label(),
+            escape_html(&u.message),
+            utc_minute(u.at_ms)
+        );
+    }
+    html.push_str("</ol></article>");
+}
+
+/// "42 min", "3 h 5 min", "2 days 4 h".
+pub fn duration_text(ms: i64) -> String {
+    let min = ms.max(0) / 60_000;
+    match min {
+        0..=59 => format!("{min} min"),
+        60..=1439 => format!("{} h {} min", min / 60, min % 60),
+        _ => format!("{} days {} h", min / 1440, min % 1440 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{Impact, IncidentStatus, IncidentUpdate};
+
+    #[test]
+    fn an_incident_renders_escaped_with_its_timeline() {
+        let i = Incident {
+            id: 9,
+            title: "<img src=x onerror=alert(1)>".into(),
+            impact: Impact::Minor,
+            components: vec!["api".into()],
+            status: IncidentStatus::Resolved,
+            started_ms: 0,
+            resolved_ms: Some(65 * 60_000),
+            updates: vec![
+                IncidentUpdate { at_ms: 65 * 60_000, status: IncidentStatus::Resolved, message: "fixed & \"done\"".into() },
+                IncidentUpdate { at_ms: 0, status: IncidentStatus::Investigating, message: "<script>".into() },
+            ],
+        };
+        let mut html = String::new();
+        incident_html(&mut html, &i);
+        assert!(!html.contains("<img") && !html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(html.contains("resolved 1970-01-01 01:05 UTC after 1 h 5 min"));
+        assert_eq!(html.matches("<li>").count(), 2);
+        assert_eq!(duration_text(3 * 86_400_000 + 7_200_000), "3 days 2 h");
+    }
+}

@@ -1,0 +1,254 @@
+//! The status page's history: a 90-day uptime bar per component (one bar per UTC day,
+//! coloured by the day's worst level, with a tooltip) and a response-time chart of the last
+//! 24 hours, rendered on the server as SVG. No code for them ships to the browser.
+//!
+//! Uptime counts only time with check results: a day (or part of one) when statuscast was
+//! not running is unknown, shown grey and left out of the percentage, never counted as up.
+//!
+//! Rendering costs a few queries, so the HTML is rebuilt once a minute (history changes by
+//! the minute) and every page view reuses it.
+
+use crate::server::engine::{now_ms, Engine};
+use crate::server::store::{Bucket, Span};
+use crate::status::{escape_html, ComponentStatus};
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::{Arc, RwLock};
+
+pub const DAYS: i64 = 90;
+const DAY_MS: i64 = 86_400_000;
+/// Points of the response-time chart: 5-minute averages over 24 hours.
+const CHART_STEP_MS: i64 = 5 * 60_000;
+const CHART_POINTS: i64 = 24 * 60 / 5;
+
+/// The rendered history, shared by every page view.
+#[derive(Default)]
+pub struct HistoryCache {
+    html: RwLock<Arc<String>>,
+}
+
+impl HistoryCache {
+    pub fn html(&self) -> Arc<String> {
+        self.html.read().expect("not poisoned").clone()
+    }
+
+    /// Renders the history of the engine's current components anew.
+    pub async fn refresh(&self, engine: &Engine) -> Result<(), String> {
+        let now = now_ms();
+        let components = engine.hub().current().snapshot.components.clone();
+        let store = engine.store();
+        let days = store.history_all(Span::Day, today_start(now) - (DAYS - 1) * DAY_MS).await?;
+        let minutes = store.history_all(Span::Minute, now - 24 * 3_600_000).await?;
+        let html = render(&components, &days, &minutes, now);
+        *self.html.write().expect("not poisoned") = Arc::new(html);
+        Ok(())
+    }
+
+    /// Refreshes in two seconds (the first check results are written by then) and then
+    /// every minute.
+    pub fn spawn(self: Arc<Self>, engine: Arc<Engine>) {
+        tokio::spawn(async move {
+            let first = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+            let mut ticker = tokio::time::interval_at(first, std::time::Duration::from_secs(60));
+            loop {
+                ticker.tick().await;
+                if let Err(e) = self.refresh(&engine).await {
+                    tracing::error!("rendering the history failed: {e}");
+                }
+            }
+        });
+    }
+}
+
+fn today_start(now: i64) -> i64 {
+    now - now.rem_euclid(DAY_MS)
+}
+
+/// Uptime over the buckets with data: `(percent, days with data)`; `None` without data.
+pub fn uptime(days: &[Bucket]) -> Option<(f64, usize)> {
+    let samples: i64 = days.iter().map(|b| b.samples).sum();
+    let ok: i64 = days.iter().map(|b| b.operational).sum();
+    (samples > 0).then(|| (100.0 * ok as f64 / samples as f64, days.iter().filter(|b| b.samples > 0).count()))
+}
+
+/// `99.95`, `100`, `87.3`: two decimals, trailing zeros dropped, never rounded up to 100.
+pub fn percent(p: f64) -> String {
+    let floored = (p * 100.0).floor() / 100.0;
+    let s = format!("{floored:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+pub fn render(
+    components: &[ComponentStatus],
+    days: &HashMap<String, Vec<Bucket>>,
+    minutes: &HashMap<String, Vec<Bucket>>,
+    now: i64,
+) -> String {
+    let mut html = String::new();
+    if components.is_empty() {
+        return html;
+    }
+    html.push_str("<section class=\"uptime\"><h2>Uptime, last 90 days</h2>");
+    let empty = Vec::new();
+    for c in components {
+        let d = days.get(&c.id).unwrap_or(&empty);
+        let m = minutes.get(&c.id).unwrap_or(&empty);
+        component_history(&mut html, c, d, m, now);
+    }
+    html.push_str("</section>");
+    html
+}
+
+fn component_history(html: &mut String, c: &ComponentStatus, days: &[Bucket], minutes: &[Bucket], now: i64) {
+    let name = escape_html(&c.name);
+    let summary = match uptime(days) {
+        Some((p, n)) if n as i64 >= DAYS => format!("{} % uptime", percent(p)),
+        Some((p, n)) => format!("{} % uptime over {n} day{} with data", percent(p), if n == 1 { "" } else { "s" }),
+        None => "no data yet".to_string(),
+    };
+    let _ = write!(
+        html,
+        "<div class=\"uptime-row\" data-component=\"{}\"><div class=\"uptime-head\"><span class=\"uptime-name\">{name}</span><span class=\"uptime-pct\">{summary}</span></div>",
+        escape_html(&c.id)
+    );
+    let _ = write!(
+        html,
+        "<svg class=\"uptime-bars\" viewBox=\"0 0 {} 34\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{name}: {summary}\">",
+        DAYS * 6
+    );
+    let first = today_start(now) - (DAYS - 1) * DAY_MS;
+    let mut by_day = days.iter().peekable();
+    for i in 0..DAYS {
+        let start = first + i * DAY_MS;
+        while by_day.peek().is_some_and(|b| b.start_ms < start) {
+            by_day.next();
+        }
+        let bucket = by_day.peek().filter(|b| b.start_ms == start && b.samples > 0);
+        let date = &crate::server::time::rfc3339(start)[..10];
+        let (class, tip) = match bucket {
+            None => ("unknown".to_string(), format!("{date}: no data (nothing was checked)")),
+            Some(b) => (
+                b.worst_level.as_str().to_string(),
+                format!(
+                    "{date}: {} % of {} checks OK; worst: {}",
+                    percent(100.0 * b.operational as f64 / b.samples as f64),
+                    b.samples,
+                    b.worst_level.label()
+                ),
+            ),
+        };
+        let _ = write!(
+            html,
+            "<rect x=\"{}\" width=\"4\" height=\"34\" class=\"day level-{class}\"><title>{tip}</title></rect>",
+            i * 6
+        );
+    }
+    html.push_str("</svg><div class=\"uptime-axis\"><span>90 days ago</span><span>today</span></div>");
+    response_chart(html, minutes, now);
+    html.push_str("</div>");
+}
+
+/// 5-minute averages of the last 24 hours as polylines (broken where there is no data).
+fn response_chart(html: &mut String, minutes: &[Bucket], now: i64) {
+    let end = now - now.rem_euclid(CHART_STEP_MS) + CHART_STEP_MS;
+    let start = end - CHART_POINTS * CHART_STEP_MS;
+    let mut points: Vec<Option<f64>> = vec![None; CHART_POINTS as usize];
+    let mut sums = vec![(0.0, 0u32); CHART_POINTS as usize];
+    let mut max_ms = 0i64;
+    for b in minutes.iter().filter(|b| b.start_ms >= start && b.start_ms < end) {
+        if let (Some(avg), Some(max)) = (b.latency_avg_ms, b.latency_max_ms) {
+            let i = ((b.start_ms - start) / CHART_STEP_MS) as usize;
+            sums[i].0 += avg;
+            sums[i].1 += 1;
+            max_ms = max_ms.max(max);
+        }
+    }
+    for (p, (sum, n)) in points.iter_mut().zip(&sums) {
+        if *n > 0 {
+            *p = Some(sum / *n as f64);
+        }
+    }
+    let known: Vec<f64> = points.iter().flatten().copied().collect();
+    if known.is_empty() {
+        return;
+    }
+    let avg = known.iter().sum::<f64>() / known.len() as f64;
+    let top = known.iter().copied().fold(1.0_f64, f64::max) * 1.1;
+    let (w, h) = (CHART_POINTS as f64 * 2.0, 60.0);
+    let _ = write!(
+        html,
+        "<details class=\"latency\"><summary>Response time, last 24 h: average {:.0} ms, slowest check {max_ms} ms</summary>\
+         <svg class=\"latency-chart\" viewBox=\"0 0 {w} {h}\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"Response time over the last 24 hours, 5-minute averages\">",
+        avg
+    );
+    let mut line = String::new();
+    let flush = |html: &mut String, line: &mut String| {
+        if !line.is_empty() {
+            let _ = write!(html, "<polyline points=\"{}\"/>", line.trim_end());
+            line.clear();
+        }
+    };
+    for (i, p) in points.iter().enumerate() {
+        match p {
+            Some(v) => {
+                let _ = write!(line, "{:.0},{:.1} ", i as f64 * 2.0 + 1.0, h - v / top * h);
+            }
+            None => flush(html, &mut line),
+        }
+    }
+    flush(html, &mut line);
+    let _ = write!(html, "</svg><div class=\"uptime-axis\"><span>24 h ago</span><span>{:.0} ms at the top</span><span>now</span></div></details>", top);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Level;
+
+    fn bucket(start_ms: i64, samples: i64, operational: i64, worst: Level) -> Bucket {
+        Bucket { start_ms, samples, operational, worst_level: worst, latency_avg_ms: Some(40.0), latency_max_ms: Some(90) }
+    }
+
+    fn component(id: &str) -> ComponentStatus {
+        ComponentStatus {
+            id: id.into(),
+            name: format!("<b>{id}</b>"),
+            group: None,
+            level: Level::Operational,
+            reason: String::new(),
+            since_ms: 0,
+            checked_at_ms: 0,
+            latency_ms: None,
+        }
+    }
+
+    #[test]
+    fn unknown_time_is_not_uptime() {
+        assert_eq!(uptime(&[]), None);
+        let days = [bucket(0, 100, 100, Level::Operational), bucket(DAY_MS, 100, 50, Level::MajorOutage)];
+        assert_eq!(uptime(&days), Some((75.0, 2)));
+        assert_eq!(percent(99.999), "99.99", "never rounds up to 100");
+        assert_eq!(percent(100.0), "100");
+        assert_eq!(percent(87.3), "87.3");
+    }
+
+    #[test]
+    fn renders_90_bars_with_unknown_days_grey_and_escaped_names() {
+        let now = 20_000 * DAY_MS + 3_600_000;
+        let today = today_start(now);
+        let mut days = HashMap::new();
+        days.insert("api".to_string(), vec![bucket(today - DAY_MS, 2880, 2870, Level::PartialOutage), bucket(today, 120, 120, Level::Operational)]);
+        let mut minutes = HashMap::new();
+        minutes.insert("api".to_string(), vec![bucket(now - 120_000, 2, 2, Level::Operational)]);
+        let html = render(&[component("api"), component("db")], &days, &minutes, now);
+        assert_eq!(html.matches("<rect").count(), 180, "90 bars per component");
+        assert_eq!(html.matches("level-unknown").count(), 88 + 90);
+        assert!(html.contains("class=\"day level-partial_outage\""));
+        assert!(html.contains("2024-10-03: 99.65 % of 2880 checks OK; worst: Partial outage"));
+        assert!(html.contains("99.66 % uptime over 2 days with data"));
+        assert!(html.contains("no data yet"));
+        assert!(html.contains("&lt;b&gt;api&lt;/b&gt;") && !html.contains("<b>"), "names are escaped");
+        assert!(html.contains("<polyline points=\""), "the response-time chart has a line");
+        assert_eq!(html.matches("class=\"latency\"").count(), 1, "no chart without latencies");
+    }
+}
