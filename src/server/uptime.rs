@@ -108,7 +108,7 @@ fn component_history(html: &mut String, c: &ComponentStatus, days: &[Bucket], mi
     };
     let _ = write!(
         html,
-        "<div class=\"uptime-row\" data-component=\"{}\"><div class=\"uptime-head\"><span class=\"uptime-name\">{name}</span><span class=\"uptime-pct\">{summary}</span></div>",
+        "<div class=\"uptime-row\" data-history=\"{}\"><div class=\"uptime-head\"><span class=\"uptime-name\">{name}</span><span class=\"uptime-pct\">{summary}</span></div>",
         escape_html(&c.id)
     );
     let _ = write!(

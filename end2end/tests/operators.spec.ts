@@ -1,0 +1,114 @@
+import { test, expect, Page, ConsoleMessage } from '@playwright/test';
+import { StatusServer } from './server';
+
+const PASSWORD = 'e2e password for operators';
+
+function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (m: ConsoleMessage) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  return problems;
+}
+
+test.describe('operators', () => {
+  let server: StatusServer;
+  test.beforeAll(async () => {
+    server = await StatusServer.start(['--admin-password', PASSWORD]);
+  });
+  test.afterAll(async () => {
+    await server.stop();
+  });
+
+  test('an incident posted from the admin form appears live in a second browser', async ({ browser }) => {
+    // The viewer: a separate browser context (its own cookies), live on the status page.
+    const viewerContext = await browser.newContext();
+    const viewer = await viewerContext.newPage();
+    const viewerProblems = watchConsole(viewer);
+    await viewer.goto(server.base + '/');
+    await expect(viewer.locator('#system-status .stream-state')).toHaveAttribute('data-stream', 'live', { timeout: 15_000 });
+    await viewer.evaluate(() => ((window as any).__notReloaded = true));
+    await expect(viewer.locator('#system-status .status-notices li')).toHaveCount(0);
+
+    // The operator logs in and opens an incident with hostile text.
+    const operatorContext = await browser.newContext();
+    const operator = await operatorContext.newPage();
+    const operatorProblems = watchConsole(operator);
+    await operator.goto(server.base + '/admin');
+    await operator.fill('input[name="secret"]', PASSWORD);
+    await operator.click('form.login button[type="submit"]');
+    await expect(operator.locator('#open-incident')).toBeVisible();
+    const cookies = await operatorContext.cookies();
+    const session = cookies.find((c) => c.name === 'statuscast_session')!;
+    expect(session.httpOnly).toBe(true);
+    expect(session.sameSite).toBe('Strict');
+
+    const title = 'Checkout <img src=x onerror=alert(1)> errors';
+    await operator.fill('#open-incident input[name="title"]', title);
+    await operator.selectOption('#open-incident select[name="impact"]', 'major');
+    await operator.check('#open-incident input[name="components"][value="host.disk"]');
+    await operator.fill('#open-incident textarea[name="message"]', 'We are looking into failed payments.\nMore in 15 min.');
+    const posted = Date.now();
+    await operator.click('#open-incident button[type="submit"]');
+    await expect(operator.locator('.notice.done')).toContainText('Incident opened');
+
+    // The viewer sees it without a reload, within a second, text shown as text.
+    const notice = viewer.locator('#system-status .status-notices li');
+    await expect(notice).toHaveCount(1, { timeout: 1_000 });
+    console.log(`admin form submit → viewer's partial: ${Date.now() - posted} ms (includes the form round trip)`);
+    await expect(notice.locator('a')).toHaveText(title);
+    await expect(notice.locator('.notice-state')).toHaveText('Investigating');
+    await expect(viewer.locator('#system-status')).toHaveAttribute('data-level', 'partial_outage');
+    const card = viewer.locator('main article.incident.impact-major');
+    await expect(card.locator('h2')).toHaveText(title);
+    await expect(card.locator('.timeline li')).toHaveCount(1);
+    await expect(card.locator('.update-message')).toHaveText('We are looking into failed payments.\nMore in 15 min.');
+
+    // An update from the dashboard's incident form moves it along, live.
+    const update = operator.locator('article.incident form');
+    await update.locator('select[name="status"]').selectOption('identified');
+    await update.locator('textarea[name="message"]').fill('A payment provider is rejecting requests.');
+    await update.locator('button[type="submit"]').click();
+    await expect(operator.locator('.notice.done')).toContainText('Update posted');
+    await expect(notice.locator('.notice-state')).toHaveText('Identified', { timeout: 1_000 });
+    await expect(card.locator('.timeline li')).toHaveCount(2);
+
+    // Resolved: it leaves the partial and the status page, and is in the history page.
+    await update.locator('select[name="status"]').selectOption('resolved');
+    await update.locator('textarea[name="message"]').fill('Payments work again.');
+    await update.locator('button[type="submit"]').click();
+    await expect(notice).toHaveCount(0, { timeout: 1_000 });
+    await expect(viewer.locator('#system-status')).toHaveAttribute('data-level', 'operational');
+    expect(await viewer.evaluate(() => (window as any).__notReloaded)).toBe(true);
+    await viewer.goto(server.base + '/history');
+    await expect(viewer.locator('article.incident h2')).toHaveText(title);
+    await expect(viewer.locator('article.incident .timeline li')).toHaveCount(3);
+
+    expect(viewerProblems).toEqual([]);
+    expect(operatorProblems).toEqual([]);
+    await viewerContext.close();
+    await operatorContext.close();
+  });
+
+  test('the uptime bars render with a tooltip per day', async ({ page }) => {
+    const problems = watchConsole(page);
+    // The history is rendered two seconds after start, then every minute.
+    await expect
+      .poll(async () => (await (await fetch(server.base + '/')).text()).includes('no data yet'), { timeout: 5_000 })
+      .toBe(false);
+    await page.goto(server.base + '/');
+    await expect(page.locator('#system-status .stream-state')).toHaveAttribute('data-stream', 'live', { timeout: 15_000 });
+    const row = page.locator('.uptime-row[data-history="host.disk"]');
+    await expect(row.locator('svg.uptime-bars rect')).toHaveCount(90);
+    const box = await row.locator('svg.uptime-bars').boundingBox();
+    expect(box!.width).toBeGreaterThan(200);
+    const today = row.locator('svg.uptime-bars rect').last();
+    await expect(today).toHaveClass(/level-operational/);
+    await expect(today.locator('title')).toContainText('% of');
+    await expect(row.locator('svg.uptime-bars rect').first()).toHaveClass(/level-unknown/);
+    await expect(row.locator('.uptime-pct')).toContainText('% uptime');
+    await page.screenshot({ path: 'test-results/status-page.png', fullPage: true });
+    expect(problems).toEqual([]);
+  });
+});
