@@ -133,6 +133,13 @@ if history:
         f"database holds {history['db_mib']} MiB (raw results kept 24 h, per-minute rollups 48 h, per-hour "
         f"35 days, per-day 400 days, so the size stays flat after the first days).",
     ]
+    if "render_ms" in history:
+        out += [
+            "",
+            f"The status page's history for those {history['components']} components (90-day bars and 24 h "
+            f"response-time charts, rebuilt once a minute) takes {history['render_ms']} ms to query and render: "
+            f"{history['html_kib']} KiB of HTML, {history['html_gzip_kib']} KiB gzip.",
+        ]
 out += ["", "![fan-out p99 and RSS per stream](results.svg)", ""]
 open(md_path, "w").write("\n".join(out))
 

@@ -5,8 +5,9 @@
 //!
 //!     cargo run --release --features ssr --example history_size -- [days] [components] [interval_s]
 
-use statuscast::server::store::{ResultRow, Store};
-use statuscast::status::Level;
+use statuscast::server::store::{ResultRow, Span, Store};
+use statuscast::server::uptime;
+use statuscast::status::{ComponentStatus, Level};
 
 #[tokio::main]
 async fn main() {
@@ -46,10 +47,46 @@ async fn main() {
     store.record(&batch).await.expect("record");
     store.prune(t).await.expect("prune");
     let bytes = store.size_bytes().await.expect("size");
+    let seconds = wall.elapsed().as_secs_f64();
+
+    // The status page's history (90-day bars, 24 h charts) for all of them, as the server
+    // renders it once a minute: the queries and the rendering, timed.
+    let list: Vec<ComponentStatus> = (0..components)
+        .map(|c| ComponentStatus {
+            id: format!("component-{c}"),
+            name: format!("Component {c}"),
+            group: None,
+            level: Level::Operational,
+            reason: String::new(),
+            since_ms: 0,
+            checked_at_ms: 0,
+            latency_ms: None,
+        })
+        .collect();
+    let render = std::time::Instant::now();
+    let day_rows = store.history_all(Span::Day, t - uptime::DAYS * 86_400_000).await.expect("days");
+    let minute_rows = store.history_all(Span::Minute, t - 86_400_000).await.expect("minutes");
+    let html = uptime::render(&list, &day_rows, &minute_rows, t);
+    let render_ms = render.elapsed().as_secs_f64() * 1000.0;
+    let gzip = gzip_len(html.as_bytes());
     println!(
-        "{{\"history\": {{\"days\": {days}, \"components\": {components}, \"interval_s\": {}, \"results\": {results}, \"db_mib\": {:.1}, \"seconds\": {:.0}}}}}",
+        "{{\"history\": {{\"days\": {days}, \"components\": {components}, \"interval_s\": {}, \"results\": {results}, \"db_mib\": {:.1}, \"seconds\": {seconds:.0}, \"render_ms\": {render_ms:.1}, \"html_kib\": {:.1}, \"html_gzip_kib\": {:.1}}}}}",
         interval_ms / 1000,
         bytes as f64 / 1_048_576.0,
-        wall.elapsed().as_secs_f64()
+        html.len() as f64 / 1024.0,
+        gzip as f64 / 1024.0,
     );
+}
+
+/// Bytes of `data` after `gzip -9` (what a browser downloads with compression on).
+fn gzip_len(data: &[u8]) -> usize {
+    use std::io::Write;
+    let mut child = std::process::Command::new("gzip")
+        .arg("-9c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip");
+    child.stdin.take().expect("stdin").write_all(data).expect("write");
+    child.wait_with_output().expect("gzip output").stdout.len()
 }
