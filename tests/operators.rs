@@ -51,10 +51,19 @@ async fn an_incident_reaches_a_stream_at_once_and_survives_a_restart() {
     assert_eq!(updated["updates"].as_array().unwrap().len(), 2);
     assert_eq!(status(&server).await["level"], "degraded_performance", "impact lowered to minor");
     let version = status(&server).await["version"].as_u64().unwrap();
+    let history_url = server.url("/api/v1/history/host.disk?span=minute&days=1");
+    let recorded = common::eventually(Duration::from_secs(3), || async {
+        let h: Value = reqwest::get(&history_url).await.unwrap().json().await.unwrap();
+        !h["buckets"].as_array().unwrap().is_empty()
+    })
+    .await;
+    assert!(recorded, "the first check results are in the history");
     drop(stream);
     drop(server);
 
     let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
+    let history: Value = reqwest::get(server.url("/api/v1/history/host.disk?span=minute&days=1")).await.unwrap().json().await.unwrap();
+    assert!(history["buckets"][0]["samples"].as_i64().unwrap() >= 1, "check history kept: {history}");
     let after = status(&server).await;
     assert_eq!(after["incidents"][0]["status"], "monitoring", "{after}");
     assert_eq!(after["incidents"][0]["updates"][1]["message"], "Looking into it.");
