@@ -74,6 +74,23 @@ test.describe('operators', () => {
     await expect(notice.locator('.notice-state')).toHaveText('Identified', { timeout: 1_000 });
     await expect(card.locator('.timeline li')).toHaveCount(2);
 
+    // A page loaded while the incident is active hydrates over the server-rendered cards
+    // (no warnings), and without JavaScript shows the same.
+    const late = await viewerContext.newPage();
+    const lateProblems = watchConsole(late);
+    await late.goto(server.base + '/');
+    await expect(late.locator('#system-status .stream-state')).toHaveAttribute('data-stream', 'live', { timeout: 15_000 });
+    await expect(late.locator('main article.incident .timeline li')).toHaveCount(2);
+    await expect(late.locator('#system-status .status-notices li a')).toHaveText(title);
+    expect(lateProblems).toEqual([]);
+    await late.close();
+    const noJs = await browser.newContext({ javaScriptEnabled: false });
+    const staticPage = await noJs.newPage();
+    await staticPage.goto(server.base + '/');
+    await expect(staticPage.locator('main article.incident h2')).toHaveText(title);
+    await expect(staticPage.locator('#system-status .notice-state')).toHaveText('Identified');
+    await noJs.close();
+
     // Resolved: it leaves the partial and the status page, and is in the history page.
     await update.locator('select[name="status"]').selectOption('resolved');
     await update.locator('textarea[name="message"]').fill('Payments work again.');
