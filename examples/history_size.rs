@@ -66,7 +66,8 @@ async fn main() {
     let render = std::time::Instant::now();
     let day_rows = store.history_all(Span::Day, t - uptime::DAYS * 86_400_000).await.expect("days");
     let minute_rows = store.history_all(Span::Minute, t - 86_400_000).await.expect("minutes");
-    let html = uptime::render(&list, &day_rows, &minute_rows, t);
+    let incidents = store.incidents_since(t - uptime::DAYS * 86_400_000).await.expect("incidents");
+    let html = uptime::render(&list, &day_rows, &minute_rows, &incidents, t);
     let render_ms = render.elapsed().as_secs_f64() * 1000.0;
     let gzip = gzip_len(html.as_bytes());
     println!(

@@ -195,8 +195,11 @@ async fn the_admin_area_needs_a_session_a_csrf_token_and_the_same_origin() {
         vec![("csrf", csrf.to_string()), ("title", "From the form".into()), ("impact", "minor".into()), ("status", "investigating".into()), ("components", "host.load".into()), ("message", "Typed <b>in</b> a browser".into())]
     };
 
-    // Without a session: the login form, and posts are refused.
+    // Without a session: the login form (never cached, never framed), and posts are refused.
     assert!(admin.page(&server).await.contains("action=\"/admin/login\""));
+    let res = reqwest::get(server.url("/admin")).await.unwrap();
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
     let forged = incident(&"0".repeat(64));
     assert_eq!(admin.post(&server, "/admin/incidents", &refs_of(&forged)).await.status(), StatusCode::UNAUTHORIZED);
 

@@ -23,9 +23,20 @@ pub async fn render(state: AppState, req: Request, html: String) -> Response {
     handler(req).await.into_response()
 }
 
+/// Headers of every admin page: never cached (it holds the CSRF token), never framed.
+pub fn protect_admin(res: &mut Response) {
+    use axum::http::{header, HeaderValue};
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+}
+
 /// `GET /`, `GET /history`, `GET /admin`.
 pub async fn page(State(state): State<AppState>, req: Request) -> Response {
-    let html = match Page::for_path(req.uri().path()) {
+    let page = Page::for_path(req.uri().path());
+    let html = match page {
         Page::Status => state.history.html().to_string(),
         Page::History => {
             let before = Query::<HistoryQuery>::try_from_uri(req.uri()).ok().and_then(|q| q.0.before);
@@ -46,7 +57,11 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
         }
         Page::NotFound => String::new(),
     };
-    render(state, req, html).await
+    let mut res = render(state, req, html).await;
+    if page == Page::Admin {
+        protect_admin(&mut res);
+    }
+    res
 }
 
 #[derive(serde::Deserialize)]
@@ -65,8 +80,12 @@ async fn incident_history(state: &AppState, before: Option<i64>) -> Result<Strin
     }
     let more = list.len() as i64 > HISTORY_PAGE;
     let shown = &list[..list.len().min(HISTORY_PAGE as usize)];
+    let current = state.hub.current();
+    let name_of = |id: &str| {
+        current.snapshot.components.iter().find(|c| c.id == id).map_or_else(|| id.to_string(), |c| c.name.clone())
+    };
     for i in shown {
-        incident_html(&mut html, i);
+        incident_html(&mut html, i, &name_of);
     }
     if let (true, Some(last)) = (more, shown.last()) {
         let _ = write!(html, "<p><a class=\"older\" href=\"/history?before={}\">Older incidents</a></p>", last.resolved_ms.unwrap_or(0));
@@ -75,7 +94,8 @@ async fn incident_history(state: &AppState, before: Option<i64>) -> Result<Strin
 }
 
 /// One incident with its whole timeline (server-rendered; text escaped).
-pub fn incident_html(html: &mut String, i: &Incident) {
+/// Component ids are shown by their current names (the id, for a component since removed).
+pub fn incident_html(html: &mut String, i: &Incident, name_of: &dyn Fn(&str) -> String) {
     let lasted = i.resolved_ms.map(|r| duration_text(r - i.started_ms)).unwrap_or_default();
     let _ = write!(
         html,
@@ -91,7 +111,7 @@ pub fn incident_html(html: &mut String, i: &Incident) {
         let _ = write!(html, " · resolved {} after {lasted}", utc_minute(r));
     }
     if !i.components.is_empty() {
-        let names: Vec<String> = i.components.iter().map(|c| escape_html(c)).collect();
+        let names: Vec<String> = i.components.iter().map(|c| escape_html(&name_of(c))).collect();
         let _ = write!(html, " · affected: {}", names.join(", "));
     }
     html.push_str("</p><ol class=\"timeline\">");
@@ -138,11 +158,12 @@ mod tests {
             ],
         };
         let mut html = String::new();
-        incident_html(&mut html, &i);
+        incident_html(&mut html, &i, &|id| format!("<{id}>"));
         assert!(!html.contains("<img") && !html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(html.contains("resolved 1970-01-01 01:05 UTC after 1 h 5 min"));
         assert_eq!(html.matches("<li>").count(), 2);
+        assert!(html.contains("affected: &lt;api&gt;"), "names, escaped");
         assert_eq!(duration_text(3 * 86_400_000 + 7_200_000), "3 days 2 h");
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::server::engine::{now_ms, Engine};
 use crate::server::store::{Bucket, Span};
-use crate::status::{escape_html, ComponentStatus};
+use crate::status::{escape_html, ComponentStatus, Incident};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::{Arc, RwLock};
@@ -39,7 +39,8 @@ impl HistoryCache {
         let store = engine.store();
         let days = store.history_all(Span::Day, today_start(now) - (DAYS - 1) * DAY_MS).await?;
         let minutes = store.history_all(Span::Minute, now - 24 * 3_600_000).await?;
-        let html = render(&components, &days, &minutes, now);
+        let incidents = store.incidents_since(today_start(now) - (DAYS - 1) * DAY_MS).await?;
+        let html = render(&components, &days, &minutes, &incidents, now);
         *self.html.write().expect("not poisoned") = Arc::new(html);
         Ok(())
     }
@@ -82,6 +83,7 @@ pub fn render(
     components: &[ComponentStatus],
     days: &HashMap<String, Vec<Bucket>>,
     minutes: &HashMap<String, Vec<Bucket>>,
+    incidents: &[Incident],
     now: i64,
 ) -> String {
     let mut html = String::new();
@@ -93,13 +95,23 @@ pub fn render(
     for c in components {
         let d = days.get(&c.id).unwrap_or(&empty);
         let m = minutes.get(&c.id).unwrap_or(&empty);
-        component_history(&mut html, c, d, m, now);
+        // Incidents that name this component, or name none (they concern everything).
+        let own: Vec<&Incident> =
+            incidents.iter().filter(|i| i.components.is_empty() || i.components.contains(&c.id)).collect();
+        component_history(&mut html, c, d, m, &own, now);
     }
     html.push_str("</section>");
     html
 }
 
-fn component_history(html: &mut String, c: &ComponentStatus, days: &[Bucket], minutes: &[Bucket], now: i64) {
+fn component_history(
+    html: &mut String,
+    c: &ComponentStatus,
+    days: &[Bucket],
+    minutes: &[Bucket],
+    incidents: &[&Incident],
+    now: i64,
+) {
     let name = escape_html(&c.name);
     let summary = match uptime(days) {
         Some((p, n)) if n as i64 >= DAYS => format!("{} % uptime", percent(p)),
@@ -125,7 +137,12 @@ fn component_history(html: &mut String, c: &ComponentStatus, days: &[Bucket], mi
         }
         let bucket = by_day.peek().filter(|b| b.start_ms == start && b.samples > 0);
         let date = &crate::server::time::rfc3339(start)[..10];
-        let (class, tip) = match bucket {
+        let during: Vec<String> = incidents
+            .iter()
+            .filter(|inc| inc.started_ms < start + DAY_MS && inc.resolved_ms.unwrap_or(now) >= start)
+            .map(|inc| format!("{} ({})", escape_html(&inc.title), inc.impact.as_str()))
+            .collect();
+        let (class, mut tip) = match bucket {
             None => ("unknown".to_string(), format!("{date}: no data (nothing was checked)")),
             Some(b) => (
                 b.worst_level.as_str().to_string(),
@@ -137,6 +154,9 @@ fn component_history(html: &mut String, c: &ComponentStatus, days: &[Bucket], mi
                 ),
             ),
         };
+        if !during.is_empty() {
+            let _ = write!(tip, " · incidents: {}", during.join("; "));
+        }
         let _ = write!(
             html,
             "<rect x=\"{}\" width=\"4\" height=\"34\" class=\"day level-{class}\"><title>{tip}</title></rect>",
@@ -240,11 +260,22 @@ mod tests {
         days.insert("api".to_string(), vec![bucket(today - DAY_MS, 2880, 2870, Level::PartialOutage), bucket(today, 120, 120, Level::Operational)]);
         let mut minutes = HashMap::new();
         minutes.insert("api".to_string(), vec![bucket(now - 120_000, 2, 2, Level::Operational)]);
-        let html = render(&[component("api"), component("db")], &days, &minutes, now);
+        let incident = Incident {
+            id: 1,
+            title: "API <down>".into(),
+            impact: crate::status::Impact::Major,
+            components: vec!["api".into()],
+            status: crate::status::IncidentStatus::Resolved,
+            started_ms: today - DAY_MS + 60_000,
+            resolved_ms: Some(today - DAY_MS + 120_000),
+            updates: vec![],
+        };
+        let html = render(&[component("api"), component("db")], &days, &minutes, &[incident], now);
         assert_eq!(html.matches("<rect").count(), 180, "90 bars per component");
         assert_eq!(html.matches("level-unknown").count(), 88 + 90);
         assert!(html.contains("class=\"day level-partial_outage\""));
-        assert!(html.contains("2024-10-03: 99.65 % of 2880 checks OK; worst: Partial outage"));
+        assert!(html.contains("2024-10-03: 99.65 % of 2880 checks OK; worst: Partial outage · incidents: API &lt;down&gt; (major)"));
+        assert_eq!(html.matches("incidents:").count(), 1, "only that day, only that component");
         assert!(html.contains("99.66 % uptime over 2 days with data"));
         assert!(html.contains("no data yet"));
         assert!(html.contains("&lt;b&gt;api&lt;/b&gt;") && !html.contains("<b>"), "names are escaped");

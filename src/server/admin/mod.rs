@@ -73,6 +73,7 @@ async fn page_with(state: AppState, headers: &HeaderMap, status: StatusCode, not
     let req = Request::builder().method("GET").uri("/admin").body(Body::empty()).expect("a valid request");
     let mut res = crate::server::pages::render(state, req, html).await;
     *res.status_mut() = status;
+    crate::server::pages::protect_admin(&mut res);
     res
 }
 

@@ -34,6 +34,7 @@ enum Which {
     One(i64),
     Active,
     ResolvedBefore(i64),
+    Since(i64),
 }
 
 fn parse<T: std::str::FromStr>(v: &str, what: &str) -> Result<T, String> {
@@ -127,11 +128,18 @@ impl Store {
         self.select_incidents(Which::ResolvedBefore(before_ms), limit).await
     }
 
+    /// Incidents active at some time since `since_ms` (not resolved, or resolved after it),
+    /// newest first.
+    pub async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, String> {
+        self.select_incidents(Which::Since(since_ms), 10_000).await
+    }
+
     async fn select_incidents(&self, which: Which, limit: i64) -> Result<Vec<Incident>, String> {
         let (condition, arg, order) = match which {
             Which::One(id) => ("id = ?", id, "id DESC"),
             Which::Active => ("resolved_ms IS NULL AND ? = 0", 0, "id DESC"),
             Which::ResolvedBefore(t) => ("resolved_ms < ?", t, "resolved_ms DESC, id DESC"),
+            Which::Since(t) => ("(resolved_ms IS NULL OR resolved_ms >= ?)", t, "id DESC"),
         };
         let sql = format!(
             "SELECT id, title, impact, components_json, status, started_ms, resolved_ms FROM incidents
@@ -214,5 +222,8 @@ mod tests {
         let resolved = store.resolved_incidents(i64::MAX, 10).await.unwrap();
         assert_eq!(resolved, vec![a3], "kept whole across a reopen");
         assert!(store.resolved_incidents(4_000, 10).await.unwrap().is_empty(), "paging by resolved time");
+        let ids = |v: Vec<Incident>| v.iter().map(|i| i.id).collect::<Vec<_>>();
+        assert_eq!(ids(store.incidents_since(4_000).await.unwrap()), [b.id, a.id], "resolved at 4,000: in the window");
+        assert_eq!(ids(store.incidents_since(4_001).await.unwrap()), [b.id]);
     }
 }
