@@ -52,16 +52,7 @@ async fn main() {
     // The status page's history (90-day bars, 24 h charts) for all of them, as the server
     // renders it once a minute: the queries and the rendering, timed.
     let list: Vec<ComponentStatus> = (0..components)
-        .map(|c| ComponentStatus {
-            id: format!("component-{c}"),
-            name: format!("Component {c}"),
-            group: None,
-            level: Level::Operational,
-            reason: String::new(),
-            since_ms: 0,
-            checked_at_ms: 0,
-            latency_ms: None,
-        })
+        .map(|c| ComponentStatus::named(&format!("component-{c}"), &format!("Component {c}")))
         .collect();
     let render = std::time::Instant::now();
     let day_rows = store.history_all(Span::Day, t - uptime::DAYS * 86_400_000).await.expect("days");

@@ -150,19 +150,9 @@ fn component_row(c: ComponentStatus) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Level;
 
     fn c(id: &str, group: Option<&str>) -> ComponentStatus {
-        ComponentStatus {
-            id: id.into(),
-            name: id.into(),
-            group: group.map(Into::into),
-            level: Level::Operational,
-            reason: String::new(),
-            since_ms: 0,
-            checked_at_ms: 0,
-            latency_ms: None,
-        }
+        ComponentStatus { group: group.map(Into::into), ..ComponentStatus::named(id, id) }
     }
 
     #[test]

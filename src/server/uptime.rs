@@ -230,16 +230,7 @@ mod tests {
     }
 
     fn component(id: &str) -> ComponentStatus {
-        ComponentStatus {
-            id: id.into(),
-            name: format!("<b>{id}</b>"),
-            group: None,
-            level: Level::Operational,
-            reason: String::new(),
-            since_ms: 0,
-            checked_at_ms: 0,
-            latency_ms: None,
-        }
+        ComponentStatus::named(id, &format!("<b>{id}</b>"))
     }
 
     #[test]

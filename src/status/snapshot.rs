@@ -24,6 +24,22 @@ pub struct ComponentStatus {
     pub latency_ms: Option<u32>,
 }
 
+impl ComponentStatus {
+    /// An operational component with nothing checked yet (for sources and tests to fill in).
+    pub fn named(id: &str, name: &str) -> Self {
+        ComponentStatus {
+            id: id.into(),
+            name: name.into(),
+            group: None,
+            level: Level::Operational,
+            reason: String::new(),
+            since_ms: 0,
+            checked_at_ms: 0,
+            latency_ms: None,
+        }
+    }
+}
+
 fn is_zero(v: &i64) -> bool {
     *v == 0
 }

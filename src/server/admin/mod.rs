@@ -161,6 +161,13 @@ async fn guard(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<(St
     Ok((id, session))
 }
 
+/// A form post that passed the session, same-origin and CSRF checks.
+async fn guarded_form(state: &AppState, req: Request) -> Result<(HeaderMap, Form), Response> {
+    let (headers, _, form) = read_form(req).await?;
+    guard(state, &headers, &form).await?;
+    Ok((headers, form))
+}
+
 /// `POST /admin/login` (`secret`).
 pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     let (headers, addr, form) = match read_form(req).await {
@@ -232,13 +239,10 @@ async fn outcome<T>(state: AppState, headers: &HeaderMap, result: Result<T, Acti
 
 /// `POST /admin/incidents`.
 pub async fn open_incident(State(state): State<AppState>, req: Request) -> Response {
-    let (headers, _, form) = match read_form(req).await {
+    let (headers, form) = match guarded_form(&state, req).await {
         Ok(v) => v,
         Err(res) => return res,
     };
-    if let Err(res) = guard(&state, &headers, &form).await {
-        return res;
-    }
     let input = IncidentInput {
         title: form.one("title"),
         impact: form.one("impact"),
@@ -252,13 +256,10 @@ pub async fn open_incident(State(state): State<AppState>, req: Request) -> Respo
 
 /// `POST /admin/incidents/{id}/updates`.
 pub async fn update_incident(State(state): State<AppState>, Path(id): Path<i64>, req: Request) -> Response {
-    let (headers, _, form) = match read_form(req).await {
+    let (headers, form) = match guarded_form(&state, req).await {
         Ok(v) => v,
         Err(res) => return res,
     };
-    if let Err(res) = guard(&state, &headers, &form).await {
-        return res;
-    }
     let input = UpdateInput { status: form.one("status"), message: form.one("message"), impact: Some(form.one("impact")) };
     let result = operator::update_incident(&state.engine, id, &input).await;
     outcome(state, &headers, result, "updated", &format!("update-{id}"), &form).await
@@ -277,13 +278,10 @@ fn local_input_as_utc(v: &str) -> String {
 
 /// `POST /admin/maintenance`.
 pub async fn schedule_maintenance(State(state): State<AppState>, req: Request) -> Response {
-    let (headers, _, form) = match read_form(req).await {
+    let (headers, form) = match guarded_form(&state, req).await {
         Ok(v) => v,
         Err(res) => return res,
     };
-    if let Err(res) = guard(&state, &headers, &form).await {
-        return res;
-    }
     let input = MaintenanceInput {
         title: form.one("title"),
         starts_at: local_input_as_utc(&form.one("starts_at")),
@@ -296,13 +294,10 @@ pub async fn schedule_maintenance(State(state): State<AppState>, req: Request) -
 
 /// `POST /admin/maintenance/{id}/cancel`.
 pub async fn cancel_maintenance(State(state): State<AppState>, Path(id): Path<i64>, req: Request) -> Response {
-    let (headers, _, form) = match read_form(req).await {
+    let (headers, form) = match guarded_form(&state, req).await {
         Ok(v) => v,
         Err(res) => return res,
     };
-    if let Err(res) = guard(&state, &headers, &form).await {
-        return res;
-    }
     let result = operator::cancel_maintenance(&state.engine, id).await;
     outcome(state, &headers, result, "cancelled", "cancel", &form).await
 }

@@ -49,6 +49,20 @@ impl Span {
     }
 }
 
+/// A bucket from the row's columns `start_ms, samples, operational, worst_level, latency_sum,
+/// latency_count, latency_max`, the first at index `at`.
+fn bucket_at(r: &sqlx::sqlite::SqliteRow, at: usize) -> Bucket {
+    let count: i64 = r.get(at + 5);
+    Bucket {
+        start_ms: r.get(at),
+        samples: r.get(at + 1),
+        operational: r.get(at + 2),
+        worst_level: level_of(r.get(at + 3)),
+        latency_avg_ms: (count > 0).then(|| r.get::<i64, _>(at + 4) as f64 / count as f64),
+        latency_max_ms: (count > 0).then(|| r.get(at + 6)),
+    }
+}
+
 impl Store {
     /// Records results and updates their rollups, in one transaction. Rollups are summed in
     /// memory first, so a batch costs a few multi-row statements, not one per result.
@@ -135,20 +149,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| e.to_string())?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let count: i64 = r.get(5);
-                Bucket {
-                    start_ms: r.get(0),
-                    samples: r.get(1),
-                    operational: r.get(2),
-                    worst_level: level_of(r.get(3)),
-                    latency_avg_ms: (count > 0).then(|| r.get::<i64, _>(4) as f64 / count as f64),
-                    latency_max_ms: (count > 0).then(|| r.get(6)),
-                }
-            })
-            .collect())
+        Ok(rows.iter().map(|r| bucket_at(r, 0)).collect())
     }
 
     /// Buckets of `span` from `since_ms` on for every component, by component, oldest first.
@@ -168,15 +169,7 @@ impl Store {
         .map_err(|e| e.to_string())?;
         let mut out: std::collections::HashMap<String, Vec<Bucket>> = Default::default();
         for r in &rows {
-            let count: i64 = r.get(6);
-            out.entry(r.get(0)).or_default().push(Bucket {
-                start_ms: r.get(1),
-                samples: r.get(2),
-                operational: r.get(3),
-                worst_level: level_of(r.get(4)),
-                latency_avg_ms: (count > 0).then(|| r.get::<i64, _>(5) as f64 / count as f64),
-                latency_max_ms: (count > 0).then(|| r.get(7)),
-            });
+            out.entry(r.get(0)).or_default().push(bucket_at(r, 1));
         }
         Ok(out)
     }
