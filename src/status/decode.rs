@@ -4,7 +4,8 @@
 //! impls; tests check that both read what the server writes identically.
 
 use super::{
-    ComponentStatus, Incident, IncidentUpdate, Level, MaintenanceWindow, Override, Snapshot, StatusView,
+    ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, Level, MaintenanceWindow, Override, Snapshot,
+    StatusView,
 };
 use serde_json::Value;
 
@@ -28,8 +29,22 @@ fn list<T>(v: &Value, each: fn(&Value) -> Option<T>) -> Option<Vec<T>> {
     }
 }
 
-fn parsed<T: std::str::FromStr>(v: &Value) -> Option<T> {
-    v.as_str()?.parse().ok()
+/// One of a fixed set of names (a lookup: no error values built in the browser).
+fn named<T: Copy>(v: &Value, all: &[T], as_str: fn(T) -> &'static str) -> Option<T> {
+    let s = v.as_str()?;
+    all.iter().copied().find(|x| as_str(*x) == s)
+}
+
+fn level(v: &Value) -> Option<Level> {
+    named(v, &Level::ALL, Level::as_str)
+}
+
+fn impact(v: &Value) -> Option<Impact> {
+    named(v, &Impact::ALL, Impact::as_str)
+}
+
+fn status(v: &Value) -> Option<IncidentStatus> {
+    named(v, &IncidentStatus::ALL, IncidentStatus::as_str)
 }
 
 fn component(v: &Value) -> Option<ComponentStatus> {
@@ -40,7 +55,7 @@ fn component(v: &Value) -> Option<ComponentStatus> {
             Value::Null => None,
             g => Some(text(g)?),
         },
-        level: parsed::<Level>(&v["level"])?,
+        level: level(&v["level"])?,
         reason: text(&v["reason"])?,
         since_ms: v["since_ms"].as_i64()?,
         checked_at_ms: opt_int(&v["checked_at_ms"])?.unwrap_or(0),
@@ -52,20 +67,20 @@ fn operator_override(v: &Value) -> Option<Option<Override>> {
     if v.is_null() {
         return Some(None);
     }
-    Some(Some(Override { level: parsed(&v["level"])?, message: text(&v["message"])?, set_at_ms: v["set_at_ms"].as_i64()? }))
+    Some(Some(Override { level: level(&v["level"])?, message: text(&v["message"])?, set_at_ms: v["set_at_ms"].as_i64()? }))
 }
 
 fn update(v: &Value) -> Option<IncidentUpdate> {
-    Some(IncidentUpdate { at_ms: v["at_ms"].as_i64()?, status: parsed(&v["status"])?, message: text(&v["message"])? })
+    Some(IncidentUpdate { at_ms: v["at_ms"].as_i64()?, status: status(&v["status"])?, message: text(&v["message"])? })
 }
 
 fn incident(v: &Value) -> Option<Incident> {
     Some(Incident {
         id: v["id"].as_i64()?,
         title: text(&v["title"])?,
-        impact: parsed(&v["impact"])?,
+        impact: impact(&v["impact"])?,
         components: list(&v["components"], text)?,
-        status: parsed(&v["status"])?,
+        status: status(&v["status"])?,
         started_ms: v["started_ms"].as_i64()?,
         resolved_ms: opt_int(&v["resolved_ms"])?,
         updates: list(&v["updates"], update)?,
@@ -85,7 +100,7 @@ fn window(v: &Value) -> Option<MaintenanceWindow> {
 pub fn snapshot(v: &Value) -> Option<Snapshot> {
     Some(Snapshot {
         version: v["version"].as_u64()?,
-        level: parsed(&v["level"])?,
+        level: level(&v["level"])?,
         message: text(&v["message"])?,
         updated_at_ms: v["updated_at_ms"].as_i64()?,
         components: list(&v["components"], component)?,
@@ -102,7 +117,6 @@ pub fn status_view(v: &Value) -> Option<StatusView> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::{Impact, IncidentStatus};
 
     fn full() -> Snapshot {
         Snapshot {

@@ -121,27 +121,30 @@ impl<'de> Deserialize<'de> for StatusView {
     }
 }
 
+/// A span of whole seconds in the largest fitting unit: "4 s", "3 min", "5 h", "2 days".
+fn span_text(secs: i64) -> String {
+    let (n, unit) = match secs {
+        0..=119 => (secs, "s"),
+        120..=7199 => (secs / 60, "min"),
+        7200..=172_799 => (secs / 3600, "h"),
+        _ => (secs / 86_400, "days"),
+    };
+    format!("{n} {unit}")
+}
+
 /// "just now", "4 s ago", "3 min ago", ... for a past Unix time in milliseconds.
 pub fn ago(then_ms: i64, now_ms: i64) -> String {
-    let secs = ((now_ms - then_ms).max(0)) / 1000;
-    match secs {
+    match (now_ms - then_ms).max(0) / 1000 {
         0..=1 => "just now".into(),
-        2..=119 => format!("{secs} s ago"),
-        120..=7199 => format!("{} min ago", secs / 60),
-        7200..=172_799 => format!("{} h ago", secs / 3600),
-        _ => format!("{} days ago", secs / 86_400),
+        secs => format!("{} ago", span_text(secs)),
     }
 }
 
 /// "in 5 min", "in 3 h", ... for a future Unix time in milliseconds ("now" once it is past).
 pub fn until(then_ms: i64, now_ms: i64) -> String {
-    let secs = (then_ms - now_ms).max(0) / 1000;
-    match secs {
+    match (then_ms - now_ms).max(0) / 1000 {
         0 => "now".into(),
-        1..=119 => format!("in {secs} s"),
-        120..=7199 => format!("in {} min", secs / 60),
-        7200..=172_799 => format!("in {} h", secs / 3600),
-        _ => format!("in {} days", secs / 86_400),
+        secs => format!("in {}", span_text(secs)),
     }
 }
 
