@@ -409,3 +409,41 @@ async fn check_results_are_kept_as_history_across_a_restart() {
     assert_eq!(reqwest::get(server.url("/api/v1/history/job?days=0")).await.unwrap().status(), 400);
     assert_eq!(reqwest::get(server.url("/api/v1/history/nope")).await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn failures_during_a_maintenance_window_are_not_downtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[[component]]\nid = \"db\"\nname = \"Database\"\n[[component.check]]\nkind = \"command\"\ncommand = [\"/bin/sh\", \"-c\", \"echo down; exit 2\"]\ninterval = \"100ms\"\ntimeout = \"90ms\"\njitter = \"1ms\"\n",
+    );
+    let server = Server::start(&["--config", &config, "--detail-refresh", "100ms"]).await;
+    expect(&server, "db", "major_outage", "critical: down").await;
+    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let rfc = |s: u64| {
+        let out = std::process::Command::new("date").args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let res = reqwest::Client::new()
+        .post(server.url("/api/v1/maintenance"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({ "title": "Failover", "starts_at": rfc(now_s - 1), "ends_at": rfc(now_s + 3600), "components": ["db"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    expect(&server, "db", "under_maintenance", "Failover").await;
+    // Totals over the day's minutes: (samples, operational).
+    let totals = || async {
+        let h: Value = reqwest::get(server.url("/api/v1/history/db?span=minute&days=1")).await.unwrap().json().await.unwrap();
+        let b = h["buckets"].as_array().unwrap().clone();
+        (b.iter().map(|x| x["samples"].as_i64().unwrap()).sum::<i64>(), b.iter().map(|x| x["operational"].as_i64().unwrap()).sum::<i64>())
+    };
+    tokio::time::sleep(Duration::from_millis(600)).await; // results from before the window are written
+    let (s0, o0) = totals().await;
+    assert!(s0 > o0, "failures before the window count as down");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (s1, o1) = totals().await;
+    assert!(s1 - s0 >= 5, "checks kept running: {s0} → {s1}");
+    assert_eq!(o1 - o0, s1 - s0, "every failure inside the window counted as maintenance, not downtime");
+}

@@ -137,13 +137,17 @@ impl Runner {
         }
     }
 
-    /// Stores a result (through the damper).
+    /// Stores a result (through the damper). In the history, a failure while the component
+    /// is in a maintenance window counts as maintenance: planned work is not downtime.
     fn record(&self, ci: usize, ki: usize, spec: &CheckSpec, outcome: Outcome) {
         let now = now_ms();
+        let id = &self.components[ci].id;
+        let in_maintenance = outcome.level != Level::Operational
+            && self.engine.hub().current().snapshot.maintenance.iter().any(|w| w.active_at(now) && w.components.contains(id));
         let row = ResultRow {
-            component: self.components[ci].id.clone(),
+            component: id.clone(),
             at_ms: now,
-            level: outcome.level,
+            level: if in_maintenance { Level::UnderMaintenance } else { outcome.level },
             latency_ms: outcome.latency.map(|d| d.as_millis().min(u32::MAX as u128) as u32),
         };
         if self.history.try_send(row).is_err() {
