@@ -200,6 +200,8 @@ async fn the_admin_area_needs_a_session_a_csrf_token_and_the_same_origin() {
     let res = reqwest::get(server.url("/admin")).await.unwrap();
     assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
     assert_eq!(res.headers()["x-frame-options"], "DENY");
+    let reloaded = admin.http.get(server.url("/admin/incidents")).send().await.unwrap();
+    assert_eq!((reloaded.status(), reloaded.headers()[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/admin"));
     let forged = incident(&"0".repeat(64));
     assert_eq!(admin.post(&server, "/admin/incidents", &refs_of(&forged)).await.status(), StatusCode::UNAUTHORIZED);
 

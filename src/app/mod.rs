@@ -94,7 +94,8 @@ impl Page {
         match path {
             "/" | "" => Page::Status,
             "/history" => Page::History,
-            "/admin" => Page::Admin,
+            // A refused admin form is answered at its own address (`/admin/incidents`, ...).
+            p if p == "/admin" || p.starts_with("/admin/") => Page::Admin,
             _ => Page::NotFound,
         }
     }

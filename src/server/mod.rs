@@ -21,7 +21,7 @@ pub mod uptime;
 
 use crate::app::shell;
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use config::{ServeArgs, Settings};
 use engine::Engine;
@@ -121,6 +121,11 @@ fn spawn_detail_flush(engine: Arc<Engine>, every: Duration) {
     });
 }
 
+/// A form's address reloaded or bookmarked (a GET): back to the dashboard.
+async fn to_dashboard() -> axum::response::Response {
+    admin::see_other("/admin")
+}
+
 pub fn router(state: AppState) -> Router {
     // Leptos renders on tokio (leptos_routes would do this; the routes here are plain axum).
     let _ = any_spawner::Executor::init_tokio();
@@ -135,24 +140,24 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/status",
             get(api::get_status).post(api::set_override).delete(api::clear_override),
         )
-        .route("/api/v1/heartbeat/{component}", axum::routing::post(api::heartbeat))
+        .route("/api/v1/heartbeat/{component}", post(api::heartbeat))
         .route("/api/v1/history/{component}", get(api::history))
         .route("/api/v1/maintenance", get(api::list_maintenance).post(api::add_maintenance))
         .route("/api/v1/maintenance/{id}", axum::routing::delete(api::cancel_maintenance))
         .route("/api/v1/incidents", get(api::list_incidents).post(api::open_incident))
         .route("/api/v1/incidents/{id}", get(api::get_incident))
-        .route("/api/v1/incidents/{id}/updates", axum::routing::post(api::update_incident))
+        .route("/api/v1/incidents/{id}/updates", post(api::update_incident))
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/", get(pages::page))
         .route("/history", get(pages::page))
         .route("/admin", get(pages::page))
-        .route("/admin/login", axum::routing::post(admin::login))
-        .route("/admin/logout", axum::routing::post(admin::logout))
-        .route("/admin/incidents", axum::routing::post(admin::open_incident))
-        .route("/admin/incidents/{id}/updates", axum::routing::post(admin::update_incident))
-        .route("/admin/maintenance", axum::routing::post(admin::schedule_maintenance))
-        .route("/admin/maintenance/{id}/cancel", axum::routing::post(admin::cancel_maintenance))
+        .route("/admin/login", post(admin::login).get(to_dashboard))
+        .route("/admin/logout", post(admin::logout).get(to_dashboard))
+        .route("/admin/incidents", post(admin::open_incident).get(to_dashboard))
+        .route("/admin/incidents/{id}/updates", post(admin::update_incident).get(to_dashboard))
+        .route("/admin/maintenance", post(admin::schedule_maintenance).get(to_dashboard))
+        .route("/admin/maintenance/{id}/cancel", post(admin::cancel_maintenance).get(to_dashboard))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(CompressionLayer::new())
         .route("/connect_to_sse", get(sse::connect_to_sse));

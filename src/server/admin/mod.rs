@@ -77,7 +77,7 @@ async fn page_with(state: AppState, headers: &HeaderMap, status: StatusCode, not
     res
 }
 
-fn see_other(location: &str) -> Response {
+pub fn see_other(location: &str) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     res.headers_mut().insert(header::LOCATION, HeaderValue::from_str(location).expect("a plain path"));
     res
