@@ -305,3 +305,20 @@ async fn the_status_page_shows_90_day_bars_and_upcoming_maintenance() {
     assert!(page.contains("Kernel &lt;update&gt;") && !page.contains("Kernel <update>"));
     assert!(page.contains("Scheduled maintenance, starts in"), "shown in advance");
 }
+
+#[tokio::test]
+async fn a_restart_keeps_operators_logged_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--admin-password", PASSWORD];
+    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &args).await;
+    let mut admin = Admin::new();
+    assert_eq!(admin.login(&server, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let csrf = admin.csrf(&server).await;
+    drop(server);
+    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &args).await;
+    assert_eq!(admin.csrf(&server).await, csrf, "the same session, with its CSRF token");
+    let mut db = std::fs::read(dir.path().join("statuscast.db")).unwrap();
+    db.extend(std::fs::read(dir.path().join("statuscast.db-wal")).unwrap_or_default());
+    let id = admin.cookie.as_ref().unwrap().split('=').nth(1).unwrap().to_string();
+    assert!(!db.windows(id.len()).any(|w| w == id.as_bytes()), "the session id itself is not stored");
+}

@@ -42,8 +42,8 @@ pub struct AppState {
     pub checks: Arc<checks::reload::Checks>,
     /// The status page's uptime bars and response-time charts, rendered once a minute.
     pub history: Arc<uptime::HistoryCache>,
-    /// Admin sessions and login throttling.
-    pub sessions: Arc<admin::session::Sessions>,
+    /// Failed admin logins per client address.
+    pub login_throttle: Arc<admin::session::LoginThrottle>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -98,6 +98,9 @@ fn spawn_history_pruning(store: store::Store) {
         let mut ticker = tokio::time::interval(Duration::from_secs(3600));
         loop {
             ticker.tick().await;
+            if let Err(e) = store.prune_sessions(engine::now_ms()).await {
+                tracing::error!("pruning expired admin sessions failed: {e}");
+            }
             match store.prune(engine::now_ms()).await {
                 Ok(n) if n > 0 => tracing::info!("history: pruned {n} rows past retention"),
                 Ok(_) => {}
@@ -220,8 +223,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let history = Arc::new(uptime::HistoryCache::default());
     history.refresh(&engine).await?;
     history.clone().spawn(engine.clone());
-    let sessions = Arc::new(admin::session::Sessions::default());
-    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, sessions };
+    let login_throttle = Arc::new(admin::session::LoginThrottle::default());
+    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, login_throttle };
     let state_for_conns = state.clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr)

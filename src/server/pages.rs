@@ -53,7 +53,7 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
                 form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "done").and_then(|(_, v)| crate::server::admin::done_text(&v))
             });
             let notice = crate::server::admin::html::Notice { done: done.map(Into::into), ..Default::default() };
-            crate::server::admin::page_html(&state, req.headers(), notice)
+            crate::server::admin::page_html(&state, req.headers(), notice).await
         }
         Page::NotFound => String::new(),
     };

@@ -1,7 +1,8 @@
 //! The admin area: `/admin`, behind a login (the admin password, or the admin token, from
 //! the command line or the environment), with forms to open and update incidents and to
 //! schedule and cancel maintenance. The forms post to plain handlers here (no JavaScript
-//! needed), each protected by the session cookie (`HttpOnly; SameSite=Strict`), a per-session
+//! needed), each protected by the session cookie (`HttpOnly; SameSite=Strict`; sessions are
+//! stored, so a restart keeps operators logged in), a per-session
 //! CSRF token, and a same-origin check. The actions are the API's (`server::operator`).
 
 pub mod html;
@@ -17,7 +18,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use html::Notice;
-use session::{Session, COOKIE, SESSION_TTL_MS};
+use crate::server::store::StoredSession as Session;
+use session::{COOKIE, SESSION_TTL_MS};
 
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
@@ -34,9 +36,9 @@ fn secret_ok(state: &AppState, secret: &str) -> bool {
         .fold(false, |ok, expected| ok | same_secret(secret.as_bytes(), expected.as_bytes()))
 }
 
-fn session_of(state: &AppState, headers: &HeaderMap) -> Option<(String, Session)> {
+async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<(String, Session)> {
     let id = session::cookie_value(headers)?;
-    let s = state.sessions.get(&id, now_ms())?;
+    let s = session::get(state.engine.store(), &id, now_ms()).await?;
     Some((id, s))
 }
 
@@ -53,11 +55,11 @@ pub fn done_text(code: &str) -> Option<&'static str> {
 }
 
 /// The admin page's server-rendered part: login form, or the dashboard.
-pub fn page_html(state: &AppState, headers: &HeaderMap, notice: Notice) -> String {
+pub async fn page_html(state: &AppState, headers: &HeaderMap, notice: Notice) -> String {
     if !enabled(state) {
         return html::disabled();
     }
-    match session_of(state, headers) {
+    match session_of(state, headers).await {
         None => html::login(&notice),
         Some((_, s)) => {
             let current = state.hub.current();
@@ -69,7 +71,7 @@ pub fn page_html(state: &AppState, headers: &HeaderMap, notice: Notice) -> Strin
 
 /// The admin page with `notice`, answered with `status` (a refused post).
 async fn page_with(state: AppState, headers: &HeaderMap, status: StatusCode, notice: Notice) -> Response {
-    let html = page_html(&state, headers, notice);
+    let html = page_html(&state, headers, notice).await;
     let req = Request::builder().method("GET").uri("/admin").body(Body::empty()).expect("a valid request");
     let mut res = crate::server::pages::render(state, req, html).await;
     *res.status_mut() = status;
@@ -152,7 +154,7 @@ async fn guard(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<(St
     if cross_site(headers) {
         return Err(refuse(StatusCode::FORBIDDEN, "Refused: this form was posted from another site.").await);
     }
-    let Some((id, session)) = session_of(state, headers) else {
+    let Some((id, session)) = session_of(state, headers).await else {
         return Err(refuse(StatusCode::UNAUTHORIZED, "Log in first (your session may have ended).").await);
     };
     if !same_secret(form.one("csrf").as_bytes(), session.csrf.as_bytes()) {
@@ -183,19 +185,22 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     }
     let ip = addr.map(|a| a.0.ip()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let now = now_ms();
-    if let Some(wait_ms) = state.sessions.login_blocked_for(ip, now) {
+    if let Some(wait_ms) = state.login_throttle.blocked_for(ip, now) {
         let minutes = (wait_ms + 59_999) / 60_000;
         let mut res = refuse(StatusCode::TOO_MANY_REQUESTS, format!("Too many failed logins from your address; try again in {minutes} min.")).await;
         res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_ms / 1000 + 1));
         return res;
     }
     if !secret_ok(&state, &form.one("secret")) {
-        state.sessions.login_failed(ip, now);
+        state.login_throttle.failed(ip, now);
         tracing::warn!("admin login refused for {ip}");
         return refuse(StatusCode::UNAUTHORIZED, "Wrong password or token.".into()).await;
     }
-    state.sessions.login_succeeded(ip);
-    let (id, _) = state.sessions.create(now);
+    state.login_throttle.succeeded(ip);
+    let id = match session::create(state.engine.store(), now).await {
+        Ok((id, _)) => id,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, format!("The session could not be stored: {e}")).await,
+    };
     let secure = if secure_request(&headers) { "; Secure" } else { "" };
     let cookie = format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", SESSION_TTL_MS / 1000);
     let mut res = see_other("/admin");
@@ -214,7 +219,9 @@ pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
         Ok(v) => v,
         Err(res) => return res,
     };
-    state.sessions.end(&id);
+    if let Err(e) = session::end(state.engine.store(), &id).await {
+        tracing::error!("{e}");
+    }
     let mut res = see_other("/admin?done=loggedout");
     let expire = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&expire).expect("ascii"));

@@ -18,9 +18,11 @@ use std::str::FromStr;
 mod history;
 mod incidents;
 mod maintenance;
+mod sessions;
 
 pub use history::{Bucket, ResultRow, Span};
 pub use incidents::{NewIncident, NewUpdate, UpdateRefused};
+pub use sessions::StoredSession;
 
 pub const RAW_RETENTION_MS: i64 = 24 * 3_600_000;
 pub const MINUTE_RETENTION_MS: i64 = 48 * 3_600_000;
