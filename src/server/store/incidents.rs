@@ -136,17 +136,20 @@ impl Store {
 
     async fn select_incidents(&self, which: Which, limit: i64) -> Result<Vec<Incident>, String> {
         let (condition, arg, order) = match which {
-            Which::One(id) => ("id = ?", id, "id DESC"),
-            Which::Active => ("resolved_ms IS NULL AND ? = 0", 0, "id DESC"),
-            Which::ResolvedBefore(t) => ("resolved_ms < ?", t, "resolved_ms DESC, id DESC"),
-            Which::Since(t) => ("(resolved_ms IS NULL OR resolved_ms >= ?)", t, "id DESC"),
+            Which::One(id) => ("id = ?", Some(id), "id DESC"),
+            Which::Active => ("resolved_ms IS NULL", None, "id DESC"),
+            Which::ResolvedBefore(t) => ("resolved_ms < ?", Some(t), "resolved_ms DESC, id DESC"),
+            Which::Since(t) => ("(resolved_ms IS NULL OR resolved_ms >= ?)", Some(t), "id DESC"),
         };
         let sql = format!(
             "SELECT id, title, impact, components_json, status, started_ms, resolved_ms FROM incidents
              WHERE {condition} ORDER BY {order} LIMIT ?"
         );
-        let rows = sqlx::query(&sql)
-            .bind(arg)
+        let mut query = sqlx::query(&sql);
+        if let Some(arg) = arg {
+            query = query.bind(arg);
+        }
+        let rows = query
             .bind(limit)
             .fetch_all(&self.pool)
             .await
