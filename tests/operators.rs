@@ -365,3 +365,25 @@ async fn sigkill_during_incident_updates_loses_no_acknowledged_update() {
     assert_eq!(updates.len() as u64, newest + 1, "every update up to the newest, none half-written");
     println!("{acked} incident updates acknowledged before SIGKILL; {} stored", updates.len());
 }
+
+#[tokio::test]
+async fn concurrent_incidents_all_reach_the_snapshot() {
+    let server = Server::start(&[]).await;
+    let posts = (0..20).map(|i| {
+        let url = server.url("/api/v1/incidents");
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(TOKEN)
+                .json(&json!({ "title": format!("incident {i}"), "impact": "minor", "message": "m" }))
+                .send()
+                .await
+                .unwrap();
+            res.status()
+        }
+    });
+    let codes = futures_util::future::join_all(posts).await;
+    assert!(codes.iter().all(|c| *c == StatusCode::CREATED), "{codes:?}");
+    let s = status(&server).await;
+    assert_eq!(s["incidents"].as_array().unwrap().len(), 20, "no publish overtook another");
+}

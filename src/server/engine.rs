@@ -90,6 +90,9 @@ pub struct Engine {
     state: Mutex<EngineState>,
     hub: Hub,
     store: Store,
+    /// Held by an operator action from its write to its publish, so two concurrent actions
+    /// cannot publish their reads of the store in the wrong order.
+    operator: Mutex<()>,
 }
 
 impl Engine {
@@ -109,7 +112,7 @@ impl Engine {
         };
         let reserved = persisted.version;
         let state = EngineState { current, raw: Vec::new(), windows: Vec::new(), active: Vec::new(), pending: None, reserved };
-        Engine { state: Mutex::new(state), hub, store }
+        Engine { state: Mutex::new(state), hub, store, operator: Mutex::new(()) }
     }
 
     pub fn hub(&self) -> &Hub {
@@ -118,6 +121,11 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Serialises operator actions (see the field).
+    pub async fn operator_action(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.operator.lock().await
     }
 
     /// Updates (or adds) these components, keyed by id. A component's `since_ms` is kept

@@ -205,6 +205,7 @@ async fn publish_maintenance(engine: &Engine, now: i64) -> Result<(), ActionErro
 
 pub async fn open_incident(engine: &Engine, input: &IncidentInput) -> Result<Incident, ActionError> {
     let new = validate_incident(input, &known_components(engine))?;
+    let _one_at_a_time = engine.operator_action().await;
     let incident = engine.store().open_incident(&new, now_ms()).await.map_err(ActionError::Failed)?;
     publish_incidents(engine).await?;
     Ok(incident)
@@ -212,6 +213,7 @@ pub async fn open_incident(engine: &Engine, input: &IncidentInput) -> Result<Inc
 
 pub async fn update_incident(engine: &Engine, id: i64, input: &UpdateInput) -> Result<Incident, ActionError> {
     let update = validate_update(input)?;
+    let _one_at_a_time = engine.operator_action().await;
     let incident = engine.store().update_incident(id, &update, now_ms()).await.map_err(|e| match e {
         UpdateRefused::NotFound => ActionError::NotFound(format!("no incident {id}")),
         UpdateRefused::Resolved => ActionError::Conflict(format!("incident {id} is resolved; it takes no more updates")),
@@ -224,6 +226,7 @@ pub async fn update_incident(engine: &Engine, id: i64, input: &UpdateInput) -> R
 pub async fn schedule_maintenance(engine: &Engine, input: &MaintenanceInput) -> Result<MaintenanceWindow, ActionError> {
     let now = now_ms();
     let (title, starts, ends, components) = validate_maintenance(input, &known_components(engine), now)?;
+    let _one_at_a_time = engine.operator_action().await;
     let window = engine
         .store()
         .add_maintenance(&title, starts, ends, &components, now)
@@ -234,6 +237,7 @@ pub async fn schedule_maintenance(engine: &Engine, input: &MaintenanceInput) -> 
 }
 
 pub async fn cancel_maintenance(engine: &Engine, id: i64) -> Result<(), ActionError> {
+    let _one_at_a_time = engine.operator_action().await;
     let now = now_ms();
     match engine.store().cancel_maintenance(id, now).await.map_err(ActionError::Failed)? {
         false => Err(ActionError::NotFound(format!("no maintenance window {id} to cancel"))),

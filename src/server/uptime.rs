@@ -90,7 +90,7 @@ pub fn render(
     if components.is_empty() {
         return html;
     }
-    html.push_str("<section class=\"uptime\"><h2>Uptime, last 90 days</h2>");
+    html.push_str("<section class=\"uptime\"><h2>Uptime, last 90 days (UTC days)</h2>");
     let empty = Vec::new();
     for c in components {
         let d = days.get(&c.id).unwrap_or(&empty);

@@ -72,6 +72,14 @@ fn select<T: Copy>(name: &str, all: &[T], as_str: fn(T) -> &'static str, selecte
     s
 }
 
+/// Component ids as their names (the id, for one no longer configured).
+fn names(components: &[ComponentStatus], ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| components.iter().find(|c| &c.id == id).map_or(id.as_str(), |c| c.name.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn component_boxes(components: &[ComponentStatus], checked: &[&str]) -> String {
     let mut s = String::from("<fieldset class=\"components-pick\"><legend>Affected components</legend>");
     for c in components {
@@ -110,7 +118,7 @@ pub fn dashboard(
         let form = format!("update-{}", i.id);
         let _ = write!(
             html,
-            "<article class=\"incident impact-{}\" data-incident=\"{}\"><h3>{}</h3><p class=\"incident-meta\">{} · impact {} · since {}</p>\
+            "<article class=\"incident impact-{}\" data-incident=\"{}\"><h3>{}</h3><p class=\"incident-meta\">{} · impact {} · since {}{}</p>\
              <form class=\"admin-form\" method=\"post\" action=\"/admin/incidents/{}/updates\">{csrf_input}\
              <label>Status {}</label><label>Impact {}</label>\
              <label>Update <textarea name=\"message\" required maxlength=\"5000\" rows=\"3\">{}</textarea></label>\
@@ -121,6 +129,7 @@ pub fn dashboard(
             i.status.label(),
             i.impact.as_str(),
             utc_minute(i.started_ms),
+            if i.components.is_empty() { String::new() } else { format!(" · affects {}", esc(&names(components, &i.components))) },
             i.id,
             select("status", &IncidentStatus::ALL, IncidentStatus::as_str, Some(n.value(&form, "status").unwrap_or(i.status.as_str())), None),
             select("impact", &Impact::ALL, Impact::as_str, n.value(&form, "impact"), Some("(unchanged)")),
@@ -158,7 +167,7 @@ pub fn dashboard(
             esc(&w.title),
             utc_minute(w.starts_ms),
             utc_minute(w.ends_ms),
-            esc(&w.components.join(", ")),
+            esc(&names(components, &w.components)),
             w.id
         );
     }
@@ -176,4 +185,38 @@ pub fn dashboard(
         component_boxes(components, &n.values(f, "components")),
     );
     html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dashboard_escapes_everything_and_keeps_a_refused_forms_values() {
+        let components = vec![ComponentStatus::named("db", "<DB>")];
+        let incident = Incident {
+            id: 4,
+            title: "\"><script>x</script>".into(),
+            impact: Impact::Minor,
+            components: vec!["db".into()],
+            status: IncidentStatus::Identified,
+            started_ms: 0,
+            resolved_ms: None,
+            updates: vec![],
+        };
+        let window = MaintenanceWindow { id: 2, title: "<b>upgrade</b>".into(), starts_ms: 0, ends_ms: 60_000, components: vec!["db".into()] };
+        let notice = Notice {
+            error: Some("title: is required".into()),
+            form: Some("open".into()),
+            fields: vec![("message".into(), "</textarea><script>".into()), ("components".into(), "db".into())],
+            ..Notice::default()
+        };
+        let html = dashboard(&components, &[incident], &[window], "c0ffee", &notice);
+        assert!(!html.contains("<script>") && !html.contains("<b>") && !html.contains("<DB>"), "{html}");
+        assert!(html.contains("&lt;/textarea&gt;&lt;script&gt;"), "the typed message is kept, escaped");
+        assert!(html.contains("value=\"db\" checked"), "the ticked component stays ticked");
+        assert!(html.contains("affects &lt;DB&gt;"));
+        assert_eq!(html.matches("name=\"csrf\" value=\"c0ffee\"").count(), 5, "every form carries the token");
+        assert!(html.contains("<p class=\"notice error\" role=\"alert\">title: is required</p>"));
+    }
 }
