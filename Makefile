@@ -53,7 +53,10 @@ unit:
 build: setup
 	cargo leptos build --release
 	@wasm=$$(ls $(SITE_ROOT)/pkg/*.wasm); js=$$(ls $(SITE_ROOT)/pkg/*.js); \
-	  echo "hydrate bundle: wasm $$(stat -c %s $$wasm) B ($$(gzip -9c $$wasm | wc -c) B gzip), js $$(stat -c %s $$js) B ($$(gzip -9c $$js | wc -c) B gzip)"
+	  gz=$$(( $$(gzip -9c $$wasm | wc -c) + $$(gzip -9c $$js | wc -c) )); \
+	  echo "hydrate bundle: wasm $$(stat -c %s $$wasm) B ($$(gzip -9c $$wasm | wc -c) B gzip), js $$(stat -c %s $$js) B ($$(gzip -9c $$js | wc -c) B gzip)"; \
+	  if [ $$gz -le 102400 ]; then echo "hydrate bundle: $$gz B gzip, within the 100 KiB budget ($$(( 102400 - gz )) B left)"; \
+	  else echo "hydrate bundle: $$gz B gzip, OVER the 100 KiB budget by $$(( gz - 102400 )) B"; fi
 
 # End-to-end tests in Debian's Chromium against the release build.
 e2e:
