@@ -387,3 +387,20 @@ async fn concurrent_incidents_all_reach_the_snapshot() {
     let s = status(&server).await;
     assert_eq!(s["incidents"].as_array().unwrap().len(), 20, "no publish overtook another");
 }
+
+#[tokio::test]
+async fn the_incident_history_pages_back_25_at_a_time() {
+    let server = Server::start(&[]).await;
+    for i in 0..27 {
+        let (code, _) = post(&server, "/api/v1/incidents", json!({ "title": format!("old {i}"), "impact": "none", "status": "resolved", "message": "done" })).await;
+        assert_eq!(code, StatusCode::CREATED);
+    }
+    let first = reqwest::get(server.url("/history")).await.unwrap().text().await.unwrap();
+    assert_eq!(first.matches("<article class=\"incident").count(), 25);
+    assert!(first.contains(">old 26<") && !first.contains(">old 1<"), "newest first");
+    let at = first.find("/history?before=").expect("a link to older incidents");
+    let href: String = first[at..].chars().take_while(|c| *c != '"').collect::<String>().replace("&amp;", "&");
+    let older = reqwest::get(server.url(&href)).await.unwrap().text().await.unwrap();
+    assert_eq!(older.matches("<article class=\"incident").count(), 2, "{href}");
+    assert!(older.contains(">old 1<") && older.contains(">old 0<") && !older.contains("/history?before="));
+}

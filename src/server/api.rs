@@ -369,7 +369,7 @@ pub async fn list_incidents(
         let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e);
         let mut list = if active { store.active_incidents().await.map_err(internal)? } else { Vec::new() };
         if resolved {
-            list.extend(store.resolved_incidents(i64::MAX, limit).await.map_err(internal)?);
+            list.extend(store.resolved_incidents((i64::MAX, 0), limit).await.map_err(internal)?);
         }
         Ok(json!({ "incidents": list }))
     }

@@ -39,8 +39,10 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
     let html = match page {
         Page::Status => state.history.html().to_string(),
         Page::History => {
-            let before = Query::<HistoryQuery>::try_from_uri(req.uri()).ok().and_then(|q| q.0.before);
-            match incident_history(&state, before).await {
+            let after = Query::<HistoryQuery>::try_from_uri(req.uri())
+                .ok()
+                .and_then(|q| Some((q.0.before?, q.0.before_id.unwrap_or(i64::MAX))));
+            match incident_history(&state, after).await {
                 Ok(html) => html,
                 Err(e) => {
                     tracing::error!("incident history: {e}");
@@ -66,14 +68,16 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
 
 #[derive(serde::Deserialize)]
 pub struct HistoryQuery {
+    /// Resolution time and id of the last incident of the previous page.
     before: Option<i64>,
+    before_id: Option<i64>,
 }
 
 const HISTORY_PAGE: i64 = 25;
 
 /// Resolved incidents, most recent first, `HISTORY_PAGE` at a time.
-async fn incident_history(state: &AppState, before: Option<i64>) -> Result<String, String> {
-    let list = state.engine.store().resolved_incidents(before.unwrap_or(i64::MAX), HISTORY_PAGE + 1).await?;
+async fn incident_history(state: &AppState, after: Option<(i64, i64)>) -> Result<String, String> {
+    let list = state.engine.store().resolved_incidents(after.unwrap_or((i64::MAX, 0)), HISTORY_PAGE + 1).await?;
     let mut html = String::from("<h1>Incident history</h1>");
     if list.is_empty() {
         html.push_str("<p class=\"empty\">No resolved incidents.</p>");
@@ -88,7 +92,12 @@ async fn incident_history(state: &AppState, before: Option<i64>) -> Result<Strin
         incident_html(&mut html, i, &name_of);
     }
     if let (true, Some(last)) = (more, shown.last()) {
-        let _ = write!(html, "<p><a class=\"older\" href=\"/history?before={}\">Older incidents</a></p>", last.resolved_ms.unwrap_or(0));
+        let _ = write!(
+            html,
+            "<p><a class=\"older\" href=\"/history?before={}&amp;before_id={}\">Older incidents</a></p>",
+            last.resolved_ms.unwrap_or(0),
+            last.id
+        );
     }
     Ok(html)
 }

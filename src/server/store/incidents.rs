@@ -33,7 +33,7 @@ pub enum UpdateRefused {
 enum Which {
     One(i64),
     Active,
-    ResolvedBefore(i64),
+    ResolvedAfter(i64, i64),
     Since(i64),
 }
 
@@ -122,10 +122,10 @@ impl Store {
         self.select_incidents(Which::Active, 1000).await
     }
 
-    /// Resolved incidents, most recently resolved first, that were resolved before
-    /// `before_ms` (for paging); at most `limit`.
-    pub async fn resolved_incidents(&self, before_ms: i64, limit: i64) -> Result<Vec<Incident>, String> {
-        self.select_incidents(Which::ResolvedBefore(before_ms), limit).await
+    /// Resolved incidents, most recently resolved first, that come after `(resolved_ms, id)`
+    /// in that order (for paging; `(i64::MAX, 0)` for the first page); at most `limit`.
+    pub async fn resolved_incidents(&self, after: (i64, i64), limit: i64) -> Result<Vec<Incident>, String> {
+        self.select_incidents(Which::ResolvedAfter(after.0, after.1), limit).await
     }
 
     /// Incidents active at some time since `since_ms` (not resolved, or resolved after it),
@@ -135,18 +135,20 @@ impl Store {
     }
 
     async fn select_incidents(&self, which: Which, limit: i64) -> Result<Vec<Incident>, String> {
-        let (condition, arg, order) = match which {
-            Which::One(id) => ("id = ?", Some(id), "id DESC"),
-            Which::Active => ("resolved_ms IS NULL", None, "id DESC"),
-            Which::ResolvedBefore(t) => ("resolved_ms < ?", Some(t), "resolved_ms DESC, id DESC"),
-            Which::Since(t) => ("(resolved_ms IS NULL OR resolved_ms >= ?)", Some(t), "id DESC"),
+        let (condition, args, order) = match which {
+            Which::One(id) => ("id = ?", vec![id], "id DESC"),
+            Which::Active => ("resolved_ms IS NULL", vec![], "id DESC"),
+            Which::ResolvedAfter(t, id) => {
+                ("(resolved_ms < ? OR (resolved_ms = ? AND id < ?))", vec![t, t, id], "resolved_ms DESC, id DESC")
+            }
+            Which::Since(t) => ("(resolved_ms IS NULL OR resolved_ms >= ?)", vec![t], "id DESC"),
         };
         let sql = format!(
             "SELECT id, title, impact, components_json, status, started_ms, resolved_ms FROM incidents
              WHERE {condition} ORDER BY {order} LIMIT ?"
         );
         let mut query = sqlx::query(&sql);
-        if let Some(arg) = arg {
+        for arg in args {
             query = query.bind(arg);
         }
         let rows = query
@@ -222,9 +224,10 @@ mod tests {
 
         let store = Store::open(dir.path()).await.unwrap();
         assert_eq!(store.active_incidents().await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), [b.id]);
-        let resolved = store.resolved_incidents(i64::MAX, 10).await.unwrap();
+        let resolved = store.resolved_incidents((i64::MAX, 0), 10).await.unwrap();
         assert_eq!(resolved, vec![a3], "kept whole across a reopen");
-        assert!(store.resolved_incidents(4_000, 10).await.unwrap().is_empty(), "paging by resolved time");
+        assert!(store.resolved_incidents((4_000, a.id), 10).await.unwrap().is_empty(), "paging after the last one");
+        assert_eq!(store.resolved_incidents((4_000, a.id + 1), 10).await.unwrap().len(), 1, "same time, lower id");
         let ids = |v: Vec<Incident>| v.iter().map(|i| i.id).collect::<Vec<_>>();
         assert_eq!(ids(store.incidents_since(4_000).await.unwrap()), [b.id, a.id], "resolved at 4,000: in the window");
         assert_eq!(ids(store.incidents_since(4_001).await.unwrap()), [b.id]);
