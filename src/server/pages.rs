@@ -4,6 +4,7 @@
 
 use crate::app::{shell, Page, PageHtml};
 use crate::server::AppState;
+use crate::server::time::duration_text;
 use crate::status::{escape_html, utc_minute, Incident};
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -136,16 +137,6 @@ pub fn incident_html(html: &mut String, i: &Incident, name_of: &dyn Fn(&str) -> 
     html.push_str("</ol></article>");
 }
 
-/// "42 min", "3 h 5 min", "2 days 4 h".
-pub fn duration_text(ms: i64) -> String {
-    let min = ms.max(0) / 60_000;
-    match min {
-        0..=59 => format!("{min} min"),
-        60..=1439 => format!("{} h {} min", min / 60, min % 60),
-        _ => format!("{} days {} h", min / 1440, min % 1440 / 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +164,5 @@ mod tests {
         assert!(html.contains("resolved 1970-01-01 01:05 UTC after 1 h 5 min"));
         assert_eq!(html.matches("<li>").count(), 2);
         assert!(html.contains("affected: &lt;api&gt;"), "names, escaped");
-        assert_eq!(duration_text(3 * 86_400_000 + 7_200_000), "3 days 2 h");
     }
 }

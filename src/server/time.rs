@@ -49,9 +49,26 @@ pub fn rfc3339(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// "42 min", "3 h 5 min", "2 days 4 h".
+pub fn duration_text(ms: i64) -> String {
+    let min = ms.max(0) / 60_000;
+    match min {
+        0..=59 => format!("{min} min"),
+        60..=1439 => format!("{} h {} min", min / 60, min % 60),
+        _ => format!("{} days {} h", min / 1440, min % 1440 / 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_in_words() {
+        assert_eq!(duration_text(42 * 60_000), "42 min");
+        assert_eq!(duration_text(65 * 60_000), "1 h 5 min");
+        assert_eq!(duration_text(3 * 86_400_000 + 7_200_000), "3 days 2 h");
+    }
 
     #[test]
     fn civil_dates() {

@@ -10,6 +10,7 @@
 
 use crate::server::engine::{now_ms, Engine};
 use crate::server::store::{Bucket, Span};
+use crate::server::time::duration_text;
 use crate::status::{escape_html, ComponentStatus, Incident};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -72,6 +73,21 @@ pub fn uptime(days: &[Bucket]) -> Option<(f64, usize)> {
     (samples > 0).then(|| (100.0 * ok as f64 / samples as f64, days.iter().filter(|b| b.samples > 0).count()))
 }
 
+/// How much of the window (from `first` to `now`) had check results, in words; `None` when a
+/// day with results predates minute counting.
+pub fn coverage(days: &[Bucket], first: i64, now: i64) -> Option<String> {
+    if days.iter().any(|b| b.samples > 0 && b.minutes == 0) {
+        return None;
+    }
+    let covered: i64 = days.iter().filter(|b| b.start_ms >= first).map(|b| b.minutes).sum();
+    let window = ((now - first) / 60_000).max(1);
+    Some(if covered * 100 >= window {
+        format!("checked {} % of the time", percent(100.0 * covered as f64 / window as f64))
+    } else {
+        format!("checked for {} so far", duration_text(covered * 60_000))
+    })
+}
+
 /// `99.95`, `100`, `87.3`: two decimals, trailing zeros dropped, never rounded up to 100.
 pub fn percent(p: f64) -> String {
     let floored = (p * 100.0).floor() / 100.0;
@@ -113,10 +129,11 @@ fn component_history(
     now: i64,
 ) {
     let name = escape_html(&c.name);
-    let summary = match uptime(days) {
-        Some((p, n)) if n as i64 >= DAYS => format!("{} % uptime", percent(p)),
-        Some((p, n)) => format!("{} % uptime over {n} day{} with data", percent(p), if n == 1 { "" } else { "s" }),
-        None => "no data yet".to_string(),
+    let first = today_start(now) - (DAYS - 1) * DAY_MS;
+    let summary = match (uptime(days), coverage(days, first, now)) {
+        (None, _) => "no data yet".to_string(),
+        (Some((p, _)), Some(covered)) => format!("{} % uptime · {covered}", percent(p)),
+        (Some((p, n)), None) => format!("{} % uptime over {n} day{} with data", percent(p), if n == 1 { "" } else { "s" }),
     };
     let _ = write!(
         html,
@@ -128,7 +145,6 @@ fn component_history(
         "<svg class=\"uptime-bars\" viewBox=\"0 0 {} 34\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{name}: {summary}\">",
         DAYS * 6
     );
-    let first = today_start(now) - (DAYS - 1) * DAY_MS;
     let mut by_day = days.iter().peekable();
     for i in 0..DAYS {
         let start = first + i * DAY_MS;
@@ -147,10 +163,14 @@ fn component_history(
             Some(b) => (
                 b.worst_level.as_str().to_string(),
                 format!(
-                    "{date}: {} % of {} checks OK; worst: {}",
+                    "{date}: {} % of {} checks OK; worst: {}{}",
                     percent(100.0 * b.operational as f64 / b.samples as f64),
                     b.samples,
-                    b.worst_level.label()
+                    b.worst_level.label(),
+                    match b.minutes {
+                        0 => String::new(),
+                        m => format!("; checked during {} of the day", duration_text(m * 60_000)),
+                    }
                 ),
             ),
         };
@@ -226,7 +246,7 @@ mod tests {
     use crate::status::Level;
 
     fn bucket(start_ms: i64, samples: i64, operational: i64, worst: Level) -> Bucket {
-        Bucket { start_ms, samples, operational, worst_level: worst, latency_avg_ms: Some(40.0), latency_max_ms: Some(90) }
+        Bucket { start_ms, samples, operational, worst_level: worst, latency_avg_ms: Some(40.0), latency_max_ms: Some(90), minutes: 0 }
     }
 
     fn component(id: &str) -> ComponentStatus {
@@ -241,6 +261,19 @@ mod tests {
         assert_eq!(percent(99.999), "99.99", "never rounds up to 100");
         assert_eq!(percent(100.0), "100");
         assert_eq!(percent(87.3), "87.3");
+    }
+
+    #[test]
+    fn coverage_says_how_much_of_the_window_was_checked() {
+        let first = 0;
+        let mut a = bucket(0, 10, 10, Level::Operational);
+        a.minutes = 45 * 1440;
+        let now = 90 * DAY_MS;
+        assert_eq!(coverage(&[a.clone()], first, now).as_deref(), Some("checked 50 % of the time"));
+        a.minutes = 90;
+        assert_eq!(coverage(&[a.clone()], first, now).as_deref(), Some("checked for 1 h 30 min so far"));
+        a.minutes = 0;
+        assert_eq!(coverage(&[a], first, now), None, "not known for days counted before minutes were");
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Bucket {
     pub worst_level: Level,
     pub latency_avg_ms: Option<f64>,
     pub latency_max_ms: Option<i64>,
+    /// Hours and days: how many of their minutes had results (0: not known, from before
+    /// this was counted). Minutes: 1.
+    pub minutes: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +53,7 @@ impl Span {
 }
 
 /// A bucket from the row's columns `start_ms, samples, operational, worst_level, latency_sum,
-/// latency_count, latency_max`, the first at index `at`.
+/// latency_count, latency_max, minutes`, the first at index `at`.
 fn bucket_at(r: &sqlx::sqlite::SqliteRow, at: usize) -> Bucket {
     let count: i64 = r.get(at + 5);
     Bucket {
@@ -60,6 +63,7 @@ fn bucket_at(r: &sqlx::sqlite::SqliteRow, at: usize) -> Bucket {
         worst_level: level_of(r.get(at + 3)),
         latency_avg_ms: (count > 0).then(|| r.get::<i64, _>(at + 4) as f64 / count as f64),
         latency_max_ms: (count > 0).then(|| r.get(at + 6)),
+        minutes: r.get(at + 7),
     }
 }
 
@@ -140,7 +144,8 @@ impl Store {
     /// results are absent: no data is unknown, not up.
     pub async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String> {
         let rows = sqlx::query(
-            "SELECT start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max
+            "SELECT start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max,
+                    CASE span WHEN 'minute' THEN 1 ELSE minutes END
              FROM check_rollups WHERE component = ? AND span = ? AND start_ms >= ? ORDER BY start_ms",
         )
         .bind(component)
@@ -159,7 +164,8 @@ impl Store {
         since_ms: i64,
     ) -> Result<std::collections::HashMap<String, Vec<Bucket>>, String> {
         let rows = sqlx::query(
-            "SELECT component, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max
+            "SELECT component, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max,
+                    CASE span WHEN 'minute' THEN 1 ELSE minutes END
              FROM check_rollups WHERE span = ? AND start_ms >= ? ORDER BY component, start_ms",
         )
         .bind(span.name())
@@ -223,6 +229,12 @@ mod tests {
         assert_eq!((days[0].samples, days[0].operational, days[0].worst_level), (3, 2, Level::MajorOutage));
         assert_eq!(days[0].latency_max_ms, Some(30));
         assert_eq!(days[1].worst_level, Level::DegradedPerformance);
+        assert_eq!((days[0].minutes, days[1].minutes), (2, 1), "distinct minutes with results");
+        // A later batch in a minute already seen does not count it again; a new one does.
+        store.record(&[row(t0 + 40_000, Level::Operational, Some(5)), row(t0 + 125_000, Level::Operational, None)]).await.unwrap();
+        let days = store.history("api", Span::Day, t0).await.unwrap();
+        assert_eq!(days[0].minutes, 3);
+        assert_eq!(store.history("api", Span::Hour, t0).await.unwrap()[0].minutes, 3);
         assert!(store.history("other", Span::Day, t0).await.unwrap().is_empty(), "no data is not uptime");
 
         // Retention: a day and a half later the raw rows and the first minutes are gone.
