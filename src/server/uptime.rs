@@ -167,9 +167,11 @@ fn component_history(
                     percent(100.0 * b.operational as f64 / b.samples as f64),
                     b.samples,
                     b.worst_level.label(),
+                    // Said only for days checked for less than all of their (elapsed) time.
                     match b.minutes {
                         0 => String::new(),
-                        m => format!("; checked during {} of the day", duration_text(m * 60_000)),
+                        m if m >= ((now - start) / 60_000).min(1440) - 5 => String::new(),
+                        m => format!("; checked during {} of the day only", duration_text(m * 60_000)),
                     }
                 ),
             ),
@@ -281,7 +283,11 @@ mod tests {
         let now = 20_000 * DAY_MS + 3_600_000;
         let today = today_start(now);
         let mut days = HashMap::new();
-        days.insert("api".to_string(), vec![bucket(today - DAY_MS, 2880, 2870, Level::PartialOutage), bucket(today, 120, 120, Level::Operational)]);
+        let mut yesterday = bucket(today - DAY_MS, 2880, 2870, Level::PartialOutage);
+        yesterday.minutes = 120;
+        let mut so_far = bucket(today, 120, 120, Level::Operational);
+        so_far.minutes = 60; // the whole hour of today so far
+        days.insert("api".to_string(), vec![yesterday, so_far]);
         let mut minutes = HashMap::new();
         minutes.insert("api".to_string(), vec![bucket(now - 120_000, 2, 2, Level::Operational)]);
         let incident = Incident {
@@ -298,9 +304,10 @@ mod tests {
         assert_eq!(html.matches("<rect").count(), 180, "90 bars per component");
         assert_eq!(html.matches("level-unknown").count(), 88 + 90);
         assert!(html.contains("class=\"day level-partial_outage\""));
-        assert!(html.contains("2024-10-03: 99.65 % of 2880 checks OK; worst: Partial outage · incidents: API &lt;down&gt; (major)"));
+        assert!(html.contains("2024-10-03: 99.65 % of 2880 checks OK; worst: Partial outage; checked during 2 h 0 min of the day only · incidents: API &lt;down&gt; (major)"));
+        assert!(html.contains("2024-10-04: 100 % of 120 checks OK; worst: Operational</title>"), "today, checked all along");
         assert_eq!(html.matches("incidents:").count(), 1, "only that day, only that component");
-        assert!(html.contains("99.66 % uptime over 2 days with data"));
+        assert!(html.contains("99.66 % uptime · checked for 3 h 0 min so far"), "{}", &html[..400]);
         assert!(html.contains("no data yet"));
         assert!(html.contains("&lt;b&gt;api&lt;/b&gt;") && !html.contains("<b>"), "names are escaped");
         assert!(html.contains("<polyline points=\""), "the response-time chart has a line");
