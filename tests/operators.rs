@@ -294,7 +294,7 @@ async fn the_status_page_shows_90_day_bars_and_upcoming_maintenance() {
     // The history is rendered two seconds after start (the first results written by then).
     let ready = common::eventually(Duration::from_secs(5), || async {
         let page = reqwest::get(server.url("/")).await.unwrap().text().await.unwrap();
-        !page.contains("no data yet")
+        page.contains("uptime-row") && !page.contains("no data yet")
     })
     .await;
     assert!(ready, "today's checks appear in the bars");

@@ -122,8 +122,11 @@ test.describe('operators', () => {
     const problems = watchConsole(page);
     // The history is rendered two seconds after start, then every minute.
     await expect
-      .poll(async () => (await (await fetch(server.base + '/')).text()).includes('no data yet'), { timeout: 5_000 })
-      .toBe(false);
+      .poll(async () => {
+        const html = await (await fetch(server.base + '/')).text();
+        return html.includes('uptime-row') && !html.includes('no data yet');
+      }, { timeout: 5_000 })
+      .toBe(true);
     await page.goto(server.base + '/');
     await expect(page.locator('#system-status .stream-state')).toHaveAttribute('data-stream', 'live', { timeout: 15_000 });
     const row = page.locator('.uptime-row[data-history="host.disk"]');

@@ -220,8 +220,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     hub.spawn_heartbeat(settings.heartbeat);
 
     let addr = leptos_options.site_addr;
+    // Rendered in the background (a large history takes a few hundred ms), not before listening.
     let history = Arc::new(uptime::HistoryCache::default());
-    history.refresh(&engine).await?;
     history.clone().spawn(engine.clone());
     let login_throttle = Arc::new(admin::session::LoginThrottle::default());
     let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, login_throttle };

@@ -46,17 +46,21 @@ impl HistoryCache {
         Ok(())
     }
 
-    /// Refreshes in two seconds (the first check results are written by then) and then
-    /// every minute.
+    /// Renders now, again in two seconds (the first check results are written by then), and
+    /// then every minute.
     pub fn spawn(self: Arc<Self>, engine: Arc<Engine>) {
         tokio::spawn(async move {
+            let refresh = || async {
+                if let Err(e) = self.refresh(&engine).await {
+                    tracing::error!("rendering the history failed: {e}");
+                }
+            };
+            refresh().await;
             let first = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
             let mut ticker = tokio::time::interval_at(first, std::time::Duration::from_secs(60));
             loop {
                 ticker.tick().await;
-                if let Err(e) = self.refresh(&engine).await {
-                    tracing::error!("rendering the history failed: {e}");
-                }
+                refresh().await;
             }
         });
     }
