@@ -5,7 +5,7 @@
 //!
 //!     cargo run --release --features ssr --example history_size -- [days] [components] [interval_s]
 
-use statuscast::server::store::{ResultRow, Span, Store};
+use statuscast::server::store::{ResultRow, Span, SqliteStore};
 use statuscast::server::uptime;
 use statuscast::status::{ComponentStatus, Level};
 
@@ -16,7 +16,7 @@ async fn main() {
     let components = *args.get(1).unwrap_or(&50);
     let interval_ms = args.get(2).unwrap_or(&30) * 1000;
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open_with(dir.path(), false).await.expect("store");
+    let store = SqliteStore::open_with(dir.path(), false).await.expect("store");
     let start_ms: i64 = 1_790_000_000_000;
     let end_ms = start_ms + days * 86_400_000;
     let wall = std::time::Instant::now();

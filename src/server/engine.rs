@@ -25,6 +25,7 @@ use crate::server::hub::Hub;
 use crate::server::persist::PersistedState;
 use crate::status::MaintenanceWindow;
 use crate::server::store::Store;
+use std::sync::Arc;
 use crate::status::{ComponentStatus, Incident, Level, Override, Snapshot};
 use tokio::sync::Mutex;
 
@@ -89,7 +90,7 @@ struct EngineState {
 pub struct Engine {
     state: Mutex<EngineState>,
     hub: Hub,
-    store: Store,
+    store: Arc<dyn Store>,
     /// Held by an operator action from its write to its publish, so two concurrent actions
     /// cannot publish their reads of the store in the wrong order.
     operator: Mutex<()>,
@@ -98,7 +99,7 @@ pub struct Engine {
 impl Engine {
     /// Starts from the persisted reservation and override; the first published snapshot gets
     /// a version above the reservation, so no version is ever reused.
-    pub fn new(store: Store, persisted: PersistedState, hub: Hub) -> Self {
+    pub fn new(store: Arc<dyn Store>, persisted: PersistedState, hub: Hub) -> Self {
         let (level, message) = derive_overall(&[], &[], persisted.operator_override.as_ref());
         let current = Snapshot {
             version: persisted.version,
@@ -119,7 +120,7 @@ impl Engine {
         &self.hub
     }
 
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
@@ -363,7 +364,7 @@ mod tests {
     }
 
     async fn engine(dir: &std::path::Path) -> Engine {
-        let store = Store::open(dir).await.unwrap();
+        let store: Arc<dyn Store> = Arc::new(crate::server::store::SqliteStore::open(dir).await.unwrap());
         let persisted = store.load_state().await.unwrap();
         let hub = Hub::new(Snapshot::unknown());
         Engine::new(store, persisted, hub)

@@ -93,7 +93,7 @@ fn spawn_maintenance_clock(engine: Arc<Engine>) {
 }
 
 /// Deletes history past its retention, at start and then hourly.
-fn spawn_history_pruning(store: store::Store) {
+fn spawn_history_pruning(store: Arc<dyn store::Store>) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -205,7 +205,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     } else {
         checks::config::embedded_default(settings.host_interval, &settings.thresholds)
     };
-    let store = store::Store::open(&settings.data_dir).await?;
+    let store: Arc<dyn store::Store> = Arc::new(store::SqliteStore::open(&settings.data_dir).await?);
     let persisted = store.load_state().await?;
     let hub = Hub::new(crate::status::Snapshot::unknown());
     let engine = Arc::new(Engine::new(store, persisted, hub.clone()));

@@ -38,7 +38,7 @@ fn secret_ok(state: &AppState, secret: &str) -> bool {
 
 async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<(String, Session)> {
     let id = session::cookie_value(headers)?;
-    let s = session::get(state.engine.store(), &id, now_ms()).await?;
+    let s = session::get(state.engine.store().as_ref(), &id, now_ms()).await?;
     Some((id, s))
 }
 
@@ -197,7 +197,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         return refuse(StatusCode::UNAUTHORIZED, "Wrong password or token.".into()).await;
     }
     state.login_throttle.succeeded(ip);
-    let id = match session::create(state.engine.store(), now).await {
+    let id = match session::create(state.engine.store().as_ref(), now).await {
         Ok((id, _)) => id,
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, format!("The session could not be stored: {e}")).await,
     };
@@ -219,7 +219,7 @@ pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
         Ok(v) => v,
         Err(res) => return res,
     };
-    if let Err(e) = session::end(state.engine.store(), &id).await {
+    if let Err(e) = session::end(state.engine.store().as_ref(), &id).await {
         tracing::error!("{e}");
     }
     let mut res = see_other("/admin?done=loggedout");

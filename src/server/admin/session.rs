@@ -33,7 +33,7 @@ fn id_hash(id: &str) -> String {
 }
 
 /// Starts a session; returns its id (for the cookie) and the session.
-pub async fn create(store: &Store, now_ms: i64) -> Result<(String, StoredSession), String> {
+pub async fn create(store: &dyn Store, now_ms: i64) -> Result<(String, StoredSession), String> {
     let id = random_token();
     let session = StoredSession { csrf: random_token(), expires_ms: now_ms + SESSION_TTL_MS };
     store.add_session(&id_hash(&id), &session).await?;
@@ -41,7 +41,7 @@ pub async fn create(store: &Store, now_ms: i64) -> Result<(String, StoredSession
 }
 
 /// The session of a cookie value, if it is valid at `now_ms`.
-pub async fn get(store: &Store, id: &str, now_ms: i64) -> Option<StoredSession> {
+pub async fn get(store: &dyn Store, id: &str, now_ms: i64) -> Option<StoredSession> {
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
@@ -54,7 +54,7 @@ pub async fn get(store: &Store, id: &str, now_ms: i64) -> Option<StoredSession> 
     }
 }
 
-pub async fn end(store: &Store, id: &str) -> Result<(), String> {
+pub async fn end(store: &dyn Store, id: &str) -> Result<(), String> {
     store.end_session(&id_hash(id)).await
 }
 
@@ -104,7 +104,7 @@ mod tests {
     #[tokio::test]
     async fn sessions_are_stored_by_hash_and_expire() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = crate::server::store::SqliteStore::open(dir.path()).await.unwrap();
         let (id, session) = create(&store, 1_000).await.unwrap();
         assert_eq!(id.len(), 64);
         assert_ne!(id, session.csrf);

@@ -248,7 +248,7 @@ impl Runner {
 
 /// Writes results to the store in batches (one transaction a second at most), so a thousand
 /// checks cost a handful of commits. Ends when the runner (its sender) is dropped.
-fn spawn_history_writer(store: Store) -> tokio::sync::mpsc::Sender<ResultRow> {
+fn spawn_history_writer(store: Arc<dyn Store>) -> tokio::sync::mpsc::Sender<ResultRow> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<ResultRow>(65_536);
     tokio::spawn(async move {
         let mut batch = Vec::new();

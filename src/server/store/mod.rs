@@ -1,178 +1,161 @@
-//! Durable storage: SQLite by default (a file in the data directory, created on first
-//! start; migrations run at start; WAL; `synchronous = FULL`, so a committed write survives a
-//! crash or power loss). [`Store`] is the interface the rest of the server uses, so a
-//! PostgreSQL implementation can stand beside this one.
+//! Durable storage: the [`Store`] interface the rest of the server uses, and its types. The
+//! embedded default is [`SqliteStore`] (one file in the data directory); a PostgreSQL
+//! implementation for several instances can stand beside it behind the same trait.
+//!
+//! Every write is committed (and, for SQLite, synced) when its method returns, so a caller
+//! can acknowledge it. A write that fails leaves nothing half-written (one transaction each).
 //!
 //! History retention: raw check results are kept for 24 hours; per-minute rollups for 48
 //! hours (the response-time chart); per-hour for 35 days; per-day for 400 days (the 90-day
 //! uptime bars). Rollups are updated as results arrive; `prune` deletes what is past its
 //! window, so the database does not grow without bound.
 
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
 use crate::server::persist::PersistedState;
-use crate::status::{Level, Override};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
-use std::path::Path;
-use std::str::FromStr;
-
-mod history;
-mod incidents;
-mod maintenance;
-mod sessions;
-
-pub use history::{Bucket, ResultRow, Span};
-pub use incidents::{NewIncident, NewUpdate, UpdateRefused};
-pub use sessions::StoredSession;
+use crate::status::{Impact, Incident, IncidentStatus, Level, MaintenanceWindow};
+use std::collections::HashMap;
 
 pub const RAW_RETENTION_MS: i64 = 24 * 3_600_000;
 pub const MINUTE_RETENTION_MS: i64 = 48 * 3_600_000;
 pub const HOUR_RETENTION_MS: i64 = 35 * 86_400_000;
 pub const DAY_RETENTION_MS: i64 = 400 * 86_400_000;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-pub(crate) fn level_code(l: Level) -> i64 {
-    match l {
-        Level::Operational => 0,
-        Level::UnderMaintenance => 1,
-        Level::DegradedPerformance => 2,
-        Level::PartialOutage => 3,
-        Level::MajorOutage => 4,
-    }
+/// One check result to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRow {
+    pub component: String,
+    pub at_ms: i64,
+    pub level: Level,
+    pub latency_ms: Option<u32>,
 }
 
-pub(crate) fn level_of(code: i64) -> Level {
-    match code {
-        0 => Level::Operational,
-        1 => Level::UnderMaintenance,
-        2 => Level::DegradedPerformance,
-        3 => Level::PartialOutage,
-        _ => Level::MajorOutage,
-    }
+/// A rolled-up bucket of results.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Bucket {
+    pub start_ms: i64,
+    pub samples: i64,
+    /// Results that were operational (or under maintenance).
+    pub operational: i64,
+    pub worst_level: Level,
+    pub latency_avg_ms: Option<f64>,
+    pub latency_max_ms: Option<i64>,
+    /// Hours and days: how many of their minutes had results (0: not known, from before
+    /// this was counted). Minutes: 1.
+    pub minutes: i64,
 }
 
-#[derive(Clone)]
-pub struct Store {
-    pool: SqlitePool,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    Minute,
+    Hour,
+    Day,
 }
 
-impl Store {
-    /// Opens (creating if needed) `<data_dir>/statuscast.db` and runs the migrations. A
-    /// `state.json` left by an earlier version is imported once and renamed.
-    pub async fn open(data_dir: &Path) -> Result<Store, String> {
-        Store::open_with(data_dir, true).await
-    }
-
-    /// `durable = false` skips fsync (`synchronous = OFF`): for simulations that measure
-    /// sizes, never for serving.
-    pub async fn open_with(data_dir: &Path, durable: bool) -> Result<Store, String> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
-        let path = data_dir.join("statuscast.db");
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|e| e.to_string())?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(if durable { SqliteSynchronous::Full } else { SqliteSynchronous::Off })
-            .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        MIGRATOR.run(&pool).await.map_err(|e| format!("{}: migrations failed: {e}", path.display()))?;
-        let store = Store { pool };
-        store.import_state_json(data_dir).await?;
-        Ok(store)
-    }
-
-    async fn import_state_json(&self, data_dir: &Path) -> Result<(), String> {
-        let legacy = crate::server::persist::StateFile::open(data_dir)?;
-        if !legacy.path().exists() {
-            return Ok(());
+impl Span {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Span::Minute => "minute",
+            Span::Hour => "hour",
+            Span::Day => "day",
         }
-        let state = legacy.load()?;
-        if self.load_state().await? == PersistedState::default() {
-            self.save_state(&state).await?;
+    }
+    pub fn millis(self) -> i64 {
+        match self {
+            Span::Minute => 60_000,
+            Span::Hour => 3_600_000,
+            Span::Day => 86_400_000,
         }
-        let done = legacy.path().with_extension("json.imported");
-        std::fs::rename(legacy.path(), &done).map_err(|e| format!("{}: {e}", legacy.path().display()))?;
-        tracing::info!("imported {} into the database", legacy.path().display());
-        Ok(())
-    }
-
-    pub async fn load_state(&self) -> Result<PersistedState, String> {
-        let row = sqlx::query("SELECT reserved_version, override_json FROM engine_state WHERE id = 1")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| format!("reading the engine state: {e}"))?;
-        let Some(row) = row else { return Ok(PersistedState::default()) };
-        let version: i64 = row.get(0);
-        let json: Option<String> = row.get(1);
-        let operator_override = match json {
-            None => None,
-            Some(j) => Some(
-                serde_json::from_str::<Override>(&j).map_err(|e| format!("stored override is unreadable: {e}"))?,
-            ),
-        };
-        Ok(PersistedState { version: version as u64, operator_override })
-    }
-
-    /// Committed (and synced) when this returns.
-    pub async fn save_state(&self, state: &PersistedState) -> Result<(), String> {
-        let json = state.operator_override.as_ref().map(|o| serde_json::to_string(o).expect("serialises"));
-        sqlx::query(
-            "INSERT INTO engine_state (id, reserved_version, override_json) VALUES (1, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET reserved_version = excluded.reserved_version,
-                                            override_json = excluded.override_json",
-        )
-        .bind(state.version as i64)
-        .bind(json)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| format!("writing the engine state: {e}"))?;
-        Ok(())
-    }
-
-    /// Bytes the database uses (pages in use, after a checkpoint of the WAL).
-    pub async fn size_bytes(&self) -> Result<i64, String> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await.map_err(|e| e.to_string())?;
-        let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&self.pool).await.map_err(|e| e.to_string())?;
-        let free: i64 = sqlx::query_scalar("PRAGMA freelist_count").fetch_one(&self.pool).await.map_err(|e| e.to_string())?;
-        let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&self.pool).await.map_err(|e| e.to_string())?;
-        Ok((pages - free) * size)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
 
-    #[tokio::test]
-    async fn state_round_trips_and_survives_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        assert_eq!(store.load_state().await.unwrap(), PersistedState::default());
-        let state = PersistedState {
-            version: 2000,
-            operator_override: Some(Override { level: Level::PartialOutage, message: "db <slow>".into(), set_at_ms: 5 }),
-        };
-        store.save_state(&state).await.unwrap();
-        drop(store);
-        let again = Store::open(dir.path()).await.unwrap();
-        assert_eq!(again.load_state().await.unwrap(), state);
-        assert!(dir.path().join("statuscast.db").exists());
-    }
+/// A validated new incident (see `server::operator`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewIncident {
+    pub title: String,
+    pub impact: Impact,
+    pub components: Vec<String>,
+    pub status: IncidentStatus,
+    pub message: String,
+}
 
-    #[tokio::test]
-    async fn a_legacy_state_json_is_imported_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let legacy = crate::server::persist::StateFile::open(dir.path()).unwrap();
-        let state = PersistedState { version: 1000, operator_override: None };
-        legacy.save(&state).unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        assert_eq!(store.load_state().await.unwrap(), state);
-        assert!(!dir.path().join("state.json").exists());
-        assert!(dir.path().join("state.json.imported").exists());
-    }
+/// A validated update of an incident; `impact` changes it when given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewUpdate {
+    pub status: IncidentStatus,
+    pub message: String,
+    pub impact: Option<Impact>,
+}
+
+/// Why an update was not written.
+#[derive(Debug, PartialEq)]
+pub enum UpdateRefused {
+    NotFound,
+    Resolved,
+    Failed(String),
+}
+
+
+/// An admin session (stored by the SHA-256 of its id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSession {
+    pub csrf: String,
+    pub expires_ms: i64,
+}
+
+/// What the server needs from storage. Errors are messages for the log and the operator.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    // The engine's state: the version reservation and the operator override.
+    async fn load_state(&self) -> Result<PersistedState, String>;
+    async fn save_state(&self, state: &PersistedState) -> Result<(), String>;
+
+    // Check history.
+    /// Records results and updates their rollups, in one transaction.
+    async fn record(&self, rows: &[ResultRow]) -> Result<(), String>;
+    /// Buckets of `span` for a component from `since_ms` on, oldest first. Periods without
+    /// results are absent: no data is unknown, not up.
+    async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String>;
+    /// The same for every component.
+    async fn history_all(&self, span: Span, since_ms: i64) -> Result<HashMap<String, Vec<Bucket>>, String>;
+    /// Deletes history past its retention; returns how many rows went.
+    async fn prune(&self, now_ms: i64) -> Result<u64, String>;
+
+    // Incidents.
+    /// Stores an incident with its first update.
+    async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, String>;
+    /// Adds an update (moving the incident to its status); a resolved incident takes none.
+    async fn update_incident(&self, id: i64, update: &NewUpdate, now_ms: i64) -> Result<Incident, UpdateRefused>;
+    async fn incident(&self, id: i64) -> Result<Option<Incident>, String>;
+    /// Not resolved, newest first.
+    async fn active_incidents(&self) -> Result<Vec<Incident>, String>;
+    /// Resolved, most recently resolved first, after `(resolved_ms, id)` in that order
+    /// (`(i64::MAX, 0)` for the first page); at most `limit`.
+    async fn resolved_incidents(&self, after: (i64, i64), limit: i64) -> Result<Vec<Incident>, String>;
+    /// Active at some time since `since_ms`, newest first.
+    async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, String>;
+
+    // Maintenance windows.
+    async fn add_maintenance(
+        &self,
+        title: &str,
+        starts_ms: i64,
+        ends_ms: i64,
+        components: &[String],
+        now_ms: i64,
+    ) -> Result<MaintenanceWindow, String>;
+    /// Not cancelled and not over at `now_ms`, soonest first.
+    async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, String>;
+    /// False if there is no such window that is not over.
+    async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, String>;
+
+    // Admin sessions, by the SHA-256 of their id.
+    async fn add_session(&self, id_sha256: &str, session: &StoredSession) -> Result<(), String>;
+    /// The session, if it exists and has not expired at `now_ms`.
+    async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<StoredSession>, String>;
+    async fn end_session(&self, id_sha256: &str) -> Result<(), String>;
+    async fn prune_sessions(&self, now_ms: i64) -> Result<u64, String>;
 }

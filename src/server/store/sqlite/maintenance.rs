@@ -1,10 +1,10 @@
-//! Scheduled maintenance windows.
+//! Scheduled maintenance windows, in SQLite.
 
-use super::Store;
+use super::SqliteStore;
 use crate::status::MaintenanceWindow;
 use sqlx::Row;
 
-impl Store {
+impl SqliteStore {
     /// Adds a maintenance window; committed when this returns.
     pub async fn add_maintenance(
         &self,

@@ -1,15 +1,10 @@
-//! Admin sessions (see `server::admin::session`): stored by the SHA-256 of their id.
+//! Admin sessions in SQLite (see `server::admin::session`), by the SHA-256 of their id.
 
-use super::Store;
+use super::SqliteStore;
+use crate::server::store::StoredSession;
 use sqlx::Row;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredSession {
-    pub csrf: String,
-    pub expires_ms: i64,
-}
-
-impl Store {
+impl SqliteStore {
     pub async fn add_session(&self, id_sha256: &str, session: &StoredSession) -> Result<(), String> {
         sqlx::query("INSERT INTO admin_sessions (id_sha256, csrf, expires_ms) VALUES (?, ?, ?)")
             .bind(id_sha256)
@@ -58,11 +53,11 @@ mod tests {
     #[tokio::test]
     async fn sessions_survive_a_reopen_until_they_expire_or_end() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
         let s = StoredSession { csrf: "c".repeat(64), expires_ms: 10_000 };
         store.add_session("h1", &s).await.unwrap();
         drop(store);
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
         assert_eq!(store.session("h1", 9_999).await.unwrap(), Some(s));
         assert_eq!(store.session("h1", 10_000).await.unwrap(), None, "expired");
         assert_eq!(store.session("nope", 0).await.unwrap(), None);

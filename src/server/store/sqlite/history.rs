@@ -1,56 +1,8 @@
-//! Check history: raw results and their per-minute, -hour and -day rollups.
+//! Check history in SQLite: raw results and their per-minute, -hour and -day rollups.
 
-use super::{level_code, level_of, Store, DAY_RETENTION_MS, HOUR_RETENTION_MS, MINUTE_RETENTION_MS, RAW_RETENTION_MS};
-use crate::status::Level;
+use super::{level_code, level_of, SqliteStore};
+use crate::server::store::{Bucket, ResultRow, Span, DAY_RETENTION_MS, HOUR_RETENTION_MS, MINUTE_RETENTION_MS, RAW_RETENTION_MS};
 use sqlx::Row;
-
-/// One check result to record.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResultRow {
-    pub component: String,
-    pub at_ms: i64,
-    pub level: Level,
-    pub latency_ms: Option<u32>,
-}
-
-/// A rolled-up bucket of results.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Bucket {
-    pub start_ms: i64,
-    pub samples: i64,
-    /// Results that were operational (or under maintenance).
-    pub operational: i64,
-    pub worst_level: Level,
-    pub latency_avg_ms: Option<f64>,
-    pub latency_max_ms: Option<i64>,
-    /// Hours and days: how many of their minutes had results (0: not known, from before
-    /// this was counted). Minutes: 1.
-    pub minutes: i64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Span {
-    Minute,
-    Hour,
-    Day,
-}
-
-impl Span {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Span::Minute => "minute",
-            Span::Hour => "hour",
-            Span::Day => "day",
-        }
-    }
-    pub fn millis(self) -> i64 {
-        match self {
-            Span::Minute => 60_000,
-            Span::Hour => 3_600_000,
-            Span::Day => 86_400_000,
-        }
-    }
-}
 
 /// A bucket from the row's columns `start_ms, samples, operational, worst_level, latency_sum,
 /// latency_count, latency_max, minutes`, the first at index `at`.
@@ -67,7 +19,7 @@ fn bucket_at(r: &sqlx::sqlite::SqliteRow, at: usize) -> Bucket {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Records results and updates their rollups, in one transaction. Rollups are summed in
     /// memory first, so a batch costs a few multi-row statements, not one per result.
     pub async fn record(&self, rows: &[ResultRow]) -> Result<(), String> {
@@ -201,11 +153,12 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::Level;
 
     #[tokio::test]
     async fn results_roll_up_per_minute_hour_and_day() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
         let day = 86_400_000;
         let t0 = 20_000 * day; // midnight UTC
         let row = |at, level, latency| ResultRow { component: "api".into(), at_ms: at, level, latency_ms: latency };

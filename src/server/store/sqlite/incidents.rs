@@ -1,34 +1,9 @@
-//! Incidents and their timelines of updates.
+//! Incidents and their timelines of updates, in SQLite.
 
-use super::Store;
+use super::SqliteStore;
+use crate::server::store::{NewIncident, NewUpdate, UpdateRefused};
 use crate::status::{Impact, Incident, IncidentStatus, IncidentUpdate};
 use sqlx::Row;
-
-/// A validated new incident (see `server::operator`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewIncident {
-    pub title: String,
-    pub impact: Impact,
-    pub components: Vec<String>,
-    pub status: IncidentStatus,
-    pub message: String,
-}
-
-/// A validated update of an incident; `impact` changes it when given.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewUpdate {
-    pub status: IncidentStatus,
-    pub message: String,
-    pub impact: Option<Impact>,
-}
-
-/// Why an update was not written.
-#[derive(Debug, PartialEq)]
-pub enum UpdateRefused {
-    NotFound,
-    Resolved,
-    Failed(String),
-}
 
 enum Which {
     One(i64),
@@ -41,7 +16,7 @@ fn parse<T: std::str::FromStr>(v: &str, what: &str) -> Result<T, String> {
     v.parse().map_err(|_| format!("stored incident has an unreadable {what} {v:?}"))
 }
 
-impl Store {
+impl SqliteStore {
     /// Stores an incident with its first update, in one transaction.
     pub async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, String> {
         let components = serde_json::to_string(&new.components).expect("serialises");
@@ -203,7 +178,7 @@ mod tests {
     #[tokio::test]
     async fn incidents_round_trip_through_their_timeline_and_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
         let a = store.open_incident(&new("API errors"), 1_000).await.unwrap();
         let b = store.open_incident(&new("Slow logins"), 2_000).await.unwrap();
         assert_eq!((a.status, a.started_ms, a.updates.len()), (IncidentStatus::Investigating, 1_000, 1));
@@ -222,7 +197,7 @@ mod tests {
         assert_eq!(store.update_incident(999, &done, 5_000).await.unwrap_err(), UpdateRefused::NotFound);
         drop(store);
 
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
         assert_eq!(store.active_incidents().await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), [b.id]);
         let resolved = store.resolved_incidents((i64::MAX, 0), 10).await.unwrap();
         assert_eq!(resolved, vec![a3], "kept whole across a reopen");

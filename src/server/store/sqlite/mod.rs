@@ -1,0 +1,235 @@
+//! The SQLite store, the embedded default: a file in the data directory, created on first
+//! start; migrations (`migrations/`) run at start; WAL; `synchronous = FULL`, so a committed
+//! write survives a crash or power loss.
+
+use super::{Bucket, NewIncident, NewUpdate, ResultRow, Span, Store, StoredSession, UpdateRefused};
+use crate::server::persist::PersistedState;
+use crate::status::{Incident, MaintenanceWindow};
+use std::collections::HashMap;
+use crate::status::{Level, Override};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+
+mod history;
+mod incidents;
+mod maintenance;
+mod sessions;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+fn level_code(l: Level) -> i64 {
+    match l {
+        Level::Operational => 0,
+        Level::UnderMaintenance => 1,
+        Level::DegradedPerformance => 2,
+        Level::PartialOutage => 3,
+        Level::MajorOutage => 4,
+    }
+}
+
+fn level_of(code: i64) -> Level {
+    match code {
+        0 => Level::Operational,
+        1 => Level::UnderMaintenance,
+        2 => Level::DegradedPerformance,
+        3 => Level::PartialOutage,
+        _ => Level::MajorOutage,
+    }
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `<data_dir>/statuscast.db` and runs the migrations. A
+    /// `state.json` left by an earlier version is imported once and renamed.
+    pub async fn open(data_dir: &Path) -> Result<SqliteStore, String> {
+        SqliteStore::open_with(data_dir, true).await
+    }
+
+    /// `durable = false` skips fsync (`synchronous = OFF`): for simulations that measure
+    /// sizes, never for serving.
+    pub async fn open_with(data_dir: &Path, durable: bool) -> Result<SqliteStore, String> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
+        let path = data_dir.join("statuscast.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|e| e.to_string())?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if durable { SqliteSynchronous::Full } else { SqliteSynchronous::Off })
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        MIGRATOR.run(&pool).await.map_err(|e| format!("{}: migrations failed: {e}", path.display()))?;
+        let store = SqliteStore { pool };
+        store.import_state_json(data_dir).await?;
+        Ok(store)
+    }
+
+    async fn import_state_json(&self, data_dir: &Path) -> Result<(), String> {
+        let legacy = crate::server::persist::StateFile::open(data_dir)?;
+        if !legacy.path().exists() {
+            return Ok(());
+        }
+        let state = legacy.load()?;
+        if self.load_state().await? == PersistedState::default() {
+            self.save_state(&state).await?;
+        }
+        let done = legacy.path().with_extension("json.imported");
+        std::fs::rename(legacy.path(), &done).map_err(|e| format!("{}: {e}", legacy.path().display()))?;
+        tracing::info!("imported {} into the database", legacy.path().display());
+        Ok(())
+    }
+
+    pub async fn load_state(&self) -> Result<PersistedState, String> {
+        let row = sqlx::query("SELECT reserved_version, override_json FROM engine_state WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| format!("reading the engine state: {e}"))?;
+        let Some(row) = row else { return Ok(PersistedState::default()) };
+        let version: i64 = row.get(0);
+        let json: Option<String> = row.get(1);
+        let operator_override = match json {
+            None => None,
+            Some(j) => Some(
+                serde_json::from_str::<Override>(&j).map_err(|e| format!("stored override is unreadable: {e}"))?,
+            ),
+        };
+        Ok(PersistedState { version: version as u64, operator_override })
+    }
+
+    /// Committed (and synced) when this returns.
+    pub async fn save_state(&self, state: &PersistedState) -> Result<(), String> {
+        let json = state.operator_override.as_ref().map(|o| serde_json::to_string(o).expect("serialises"));
+        sqlx::query(
+            "INSERT INTO engine_state (id, reserved_version, override_json) VALUES (1, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET reserved_version = excluded.reserved_version,
+                                            override_json = excluded.override_json",
+        )
+        .bind(state.version as i64)
+        .bind(json)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| format!("writing the engine state: {e}"))?;
+        Ok(())
+    }
+
+    /// Bytes the database uses (pages in use, after a checkpoint of the WAL).
+    pub async fn size_bytes(&self) -> Result<i64, String> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await.map_err(|e| e.to_string())?;
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&self.pool).await.map_err(|e| e.to_string())?;
+        let free: i64 = sqlx::query_scalar("PRAGMA freelist_count").fetch_one(&self.pool).await.map_err(|e| e.to_string())?;
+        let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&self.pool).await.map_err(|e| e.to_string())?;
+        Ok((pages - free) * size)
+    }
+}
+
+/// The interface, answered by the methods of the modules above (one per concern).
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn load_state(&self) -> Result<PersistedState, String> {
+        SqliteStore::load_state(self).await
+    }
+    async fn save_state(&self, state: &PersistedState) -> Result<(), String> {
+        SqliteStore::save_state(self, state).await
+    }
+    async fn record(&self, rows: &[ResultRow]) -> Result<(), String> {
+        SqliteStore::record(self, rows).await
+    }
+    async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String> {
+        SqliteStore::history(self, component, span, since_ms).await
+    }
+    async fn history_all(&self, span: Span, since_ms: i64) -> Result<HashMap<String, Vec<Bucket>>, String> {
+        SqliteStore::history_all(self, span, since_ms).await
+    }
+    async fn prune(&self, now_ms: i64) -> Result<u64, String> {
+        SqliteStore::prune(self, now_ms).await
+    }
+    async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, String> {
+        SqliteStore::open_incident(self, new, now_ms).await
+    }
+    async fn update_incident(&self, id: i64, update: &NewUpdate, now_ms: i64) -> Result<Incident, UpdateRefused> {
+        SqliteStore::update_incident(self, id, update, now_ms).await
+    }
+    async fn incident(&self, id: i64) -> Result<Option<Incident>, String> {
+        SqliteStore::incident(self, id).await
+    }
+    async fn active_incidents(&self) -> Result<Vec<Incident>, String> {
+        SqliteStore::active_incidents(self).await
+    }
+    async fn resolved_incidents(&self, after: (i64, i64), limit: i64) -> Result<Vec<Incident>, String> {
+        SqliteStore::resolved_incidents(self, after, limit).await
+    }
+    async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, String> {
+        SqliteStore::incidents_since(self, since_ms).await
+    }
+    async fn add_maintenance(
+        &self,
+        title: &str,
+        starts_ms: i64,
+        ends_ms: i64,
+        components: &[String],
+        now_ms: i64,
+    ) -> Result<MaintenanceWindow, String> {
+        SqliteStore::add_maintenance(self, title, starts_ms, ends_ms, components, now_ms).await
+    }
+    async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, String> {
+        SqliteStore::current_maintenance(self, now_ms).await
+    }
+    async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, String> {
+        SqliteStore::cancel_maintenance(self, id, now_ms).await
+    }
+    async fn add_session(&self, id_sha256: &str, session: &StoredSession) -> Result<(), String> {
+        SqliteStore::add_session(self, id_sha256, session).await
+    }
+    async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<StoredSession>, String> {
+        SqliteStore::session(self, id_sha256, now_ms).await
+    }
+    async fn end_session(&self, id_sha256: &str) -> Result<(), String> {
+        SqliteStore::end_session(self, id_sha256).await
+    }
+    async fn prune_sessions(&self, now_ms: i64) -> Result<u64, String> {
+        SqliteStore::prune_sessions(self, now_ms).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn state_round_trips_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        assert_eq!(store.load_state().await.unwrap(), PersistedState::default());
+        let state = PersistedState {
+            version: 2000,
+            operator_override: Some(Override { level: Level::PartialOutage, message: "db <slow>".into(), set_at_ms: 5 }),
+        };
+        store.save_state(&state).await.unwrap();
+        drop(store);
+        let again = SqliteStore::open(dir.path()).await.unwrap();
+        assert_eq!(again.load_state().await.unwrap(), state);
+        assert!(dir.path().join("statuscast.db").exists());
+    }
+
+    #[tokio::test]
+    async fn a_legacy_state_json_is_imported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let legacy = crate::server::persist::StateFile::open(dir.path()).unwrap();
+        let state = PersistedState { version: 1000, operator_override: None };
+        legacy.save(&state).unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        assert_eq!(store.load_state().await.unwrap(), state);
+        assert!(!dir.path().join("state.json").exists());
+        assert!(dir.path().join("state.json.imported").exists());
+    }
+}
