@@ -3,7 +3,7 @@
 //! the store before the engine publishes it, and an invalid request writes nothing.
 
 use crate::server::engine::{now_ms, Engine};
-use crate::server::store::{NewIncident, NewUpdate, UpdateRefused};
+use crate::server::store::{NewIncident, NewMaintenance, NewUpdate, UpdateRefused};
 use crate::server::time::parse_rfc3339;
 use crate::status::{Impact, Incident, IncidentStatus, MaintenanceWindow};
 use serde::Deserialize;
@@ -162,11 +162,7 @@ pub fn validate_update(input: &UpdateInput) -> Result<NewUpdate, FieldError> {
 
 /// A valid window: title, RFC 3339 times (end after start, not past, at most 31 days),
 /// known components.
-pub fn validate_maintenance(
-    input: &MaintenanceInput,
-    known: &[String],
-    now_ms: i64,
-) -> Result<(String, i64, i64, Vec<String>), FieldError> {
+pub fn validate_maintenance(input: &MaintenanceInput, known: &[String], now_ms: i64) -> Result<NewMaintenance, FieldError> {
     let title = title("title", &input.title)?;
     let time = |field, v: &str| {
         parse_rfc3339(v).ok_or_else(|| invalid(field, format!("{v:?} is not a time like \"2026-12-01T22:00:00Z\"")))
@@ -183,7 +179,7 @@ pub fn validate_maintenance(
         return Err(invalid("ends_at", format!("a window may last at most {MAX_WINDOW_DAYS} days")));
     }
     let components = components("components", &input.components, known, true)?;
-    Ok((title, starts, ends, components))
+    Ok(NewMaintenance { title, starts_ms: starts, ends_ms: ends, components })
 }
 
 /// The ids of the components the engine knows now.
@@ -225,11 +221,11 @@ pub async fn update_incident(engine: &Engine, id: i64, input: &UpdateInput) -> R
 
 pub async fn schedule_maintenance(engine: &Engine, input: &MaintenanceInput) -> Result<MaintenanceWindow, ActionError> {
     let now = now_ms();
-    let (title, starts, ends, components) = validate_maintenance(input, &known_components(engine), now)?;
+    let new = validate_maintenance(input, &known_components(engine), now)?;
     let _one_at_a_time = engine.operator_action().await;
     let window = engine
         .store()
-        .add_maintenance(&title, starts, ends, &components, now)
+        .add_maintenance(&new, now)
         .await
         .map_err(ActionError::Failed)?;
     publish_maintenance(engine, now).await?;

@@ -99,6 +99,15 @@ pub enum UpdateRefused {
 }
 
 
+/// A validated new maintenance window (see `server::operator`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewMaintenance {
+    pub title: String,
+    pub starts_ms: i64,
+    pub ends_ms: i64,
+    pub components: Vec<String>,
+}
+
 /// An admin session (stored by the SHA-256 of its id).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredSession {
@@ -139,14 +148,7 @@ pub trait Store: Send + Sync {
     async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, String>;
 
     // Maintenance windows.
-    async fn add_maintenance(
-        &self,
-        title: &str,
-        starts_ms: i64,
-        ends_ms: i64,
-        components: &[String],
-        now_ms: i64,
-    ) -> Result<MaintenanceWindow, String>;
+    async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, String>;
     /// Not cancelled and not over at `now_ms`, soonest first.
     async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, String>;
     /// False if there is no such window that is not over.

@@ -1,32 +1,32 @@
 //! Scheduled maintenance windows, in SQLite.
 
 use super::SqliteStore;
+use crate::server::store::NewMaintenance;
 use crate::status::MaintenanceWindow;
 use sqlx::Row;
 
 impl SqliteStore {
     /// Adds a maintenance window; committed when this returns.
-    pub async fn add_maintenance(
-        &self,
-        title: &str,
-        starts_ms: i64,
-        ends_ms: i64,
-        components: &[String],
-        now_ms: i64,
-    ) -> Result<MaintenanceWindow, String> {
-        let json = serde_json::to_string(components).expect("serialises");
+    pub async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, String> {
+        let json = serde_json::to_string(&new.components).expect("serialises");
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO maintenance (title, starts_ms, ends_ms, components_json, created_ms) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
-        .bind(title)
-        .bind(starts_ms)
-        .bind(ends_ms)
+        .bind(&new.title)
+        .bind(new.starts_ms)
+        .bind(new.ends_ms)
         .bind(json)
         .bind(now_ms)
         .fetch_one(&self.pool)
         .await
         .map_err(|e| format!("writing the maintenance window: {e}"))?;
-        Ok(MaintenanceWindow { id, title: title.into(), starts_ms, ends_ms, components: components.to_vec() })
+        Ok(MaintenanceWindow {
+            id,
+            title: new.title.clone(),
+            starts_ms: new.starts_ms,
+            ends_ms: new.ends_ms,
+            components: new.components.clone(),
+        })
     }
 
     /// Windows not cancelled and not over at `now_ms`, soonest first.

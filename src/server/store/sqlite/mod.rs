@@ -2,7 +2,7 @@
 //! start; migrations (`migrations/`) run at start; WAL; `synchronous = FULL`, so a committed
 //! write survives a crash or power loss.
 
-use super::{Bucket, NewIncident, NewUpdate, ResultRow, Span, Store, StoredSession, UpdateRefused};
+use super::{Bucket, NewIncident, NewMaintenance, NewUpdate, ResultRow, Span, Store, StoredSession, UpdateRefused};
 use crate::server::persist::PersistedState;
 use crate::status::{Incident, MaintenanceWindow};
 use std::collections::HashMap;
@@ -171,15 +171,8 @@ impl Store for SqliteStore {
     async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, String> {
         SqliteStore::incidents_since(self, since_ms).await
     }
-    async fn add_maintenance(
-        &self,
-        title: &str,
-        starts_ms: i64,
-        ends_ms: i64,
-        components: &[String],
-        now_ms: i64,
-    ) -> Result<MaintenanceWindow, String> {
-        SqliteStore::add_maintenance(self, title, starts_ms, ends_ms, components, now_ms).await
+    async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, String> {
+        SqliteStore::add_maintenance(self, new, now_ms).await
     }
     async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, String> {
         SqliteStore::current_maintenance(self, now_ms).await
