@@ -17,6 +17,10 @@ use std::fmt::Write;
 use std::sync::{Arc, RwLock};
 
 pub const DAYS: i64 = 90;
+/// Components that get bars and charts on the page (in their order on the page); the
+/// history of any component is also at `/api/v1/history/<id>`. Beyond this, a page would
+/// carry megabytes of SVG.
+pub const MAX_COMPONENTS: usize = 100;
 const DAY_MS: i64 = 86_400_000;
 /// Points of the response-time chart: 5-minute averages over 24 hours.
 const CHART_STEP_MS: i64 = 5 * 60_000;
@@ -37,9 +41,10 @@ impl HistoryCache {
     pub async fn refresh(&self, engine: &Engine) -> Result<(), String> {
         let now = now_ms();
         let components = engine.hub().current().snapshot.components.clone();
+        let ids: Vec<String> = components.iter().take(MAX_COMPONENTS).map(|c| c.id.clone()).collect();
         let store = engine.store();
-        let days = store.history_all(Span::Day, today_start(now) - (DAYS - 1) * DAY_MS).await?;
-        let minutes = store.history_all(Span::Minute, now - 24 * 3_600_000).await?;
+        let days = store.history_of(&ids, Span::Day, today_start(now) - (DAYS - 1) * DAY_MS).await?;
+        let minutes = store.history_of(&ids, Span::Minute, now - 24 * 3_600_000).await?;
         let incidents = store.incidents_since(today_start(now) - (DAYS - 1) * DAY_MS).await?;
         let html = render(&components, &days, &minutes, &incidents, now);
         *self.html.write().expect("not poisoned") = Arc::new(html);
@@ -112,13 +117,20 @@ pub fn render(
     }
     html.push_str("<section class=\"uptime\"><h2>Uptime, last 90 days (UTC days)</h2>");
     let empty = Vec::new();
-    for c in components {
+    for c in components.iter().take(MAX_COMPONENTS) {
         let d = days.get(&c.id).unwrap_or(&empty);
         let m = minutes.get(&c.id).unwrap_or(&empty);
         // Incidents that name this component, or name none (they concern everything).
         let own: Vec<&Incident> =
             incidents.iter().filter(|i| i.components.is_empty() || i.components.contains(&c.id)).collect();
         component_history(&mut html, c, d, m, &own, now);
+    }
+    if components.len() > MAX_COMPONENTS {
+        let _ = write!(
+            html,
+            "<p class=\"empty\">History is shown for the first {MAX_COMPONENTS} of {} components; every component's is at <code>/api/v1/history/&lt;id&gt;</code>.</p>",
+            components.len()
+        );
     }
     html.push_str("</section>");
     html
@@ -316,5 +328,10 @@ mod tests {
         assert!(html.contains("&lt;b&gt;api&lt;/b&gt;") && !html.contains("<b>"), "names are escaped");
         assert!(html.contains("<polyline points=\""), "the response-time chart has a line");
         assert_eq!(html.matches("class=\"latency\"").count(), 1, "no chart without latencies");
+
+        let many: Vec<ComponentStatus> = (0..MAX_COMPONENTS + 5).map(|i| component(&format!("c{i}"))).collect();
+        let html = render(&many, &HashMap::new(), &HashMap::new(), &[], now);
+        assert_eq!(html.matches("class=\"uptime-row\"").count(), MAX_COMPONENTS);
+        assert!(html.contains(&format!("the first {MAX_COMPONENTS} of {} components", MAX_COMPONENTS + 5)));
     }
 }

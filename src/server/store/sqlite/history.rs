@@ -109,25 +109,32 @@ impl SqliteStore {
         Ok(rows.iter().map(|r| bucket_at(r, 0)).collect())
     }
 
-    /// Buckets of `span` from `since_ms` on for every component, by component, oldest first.
-    pub async fn history_all(
+    /// Buckets of `span` from `since_ms` on for each of `components`, by component, oldest
+    /// first.
+    pub async fn history_of(
         &self,
+        components: &[String],
         span: Span,
         since_ms: i64,
     ) -> Result<std::collections::HashMap<String, Vec<Bucket>>, String> {
-        let rows = sqlx::query(
-            "SELECT component, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max,
-                    CASE span WHEN 'minute' THEN 1 ELSE minutes END
-             FROM check_rollups WHERE span = ? AND start_ms >= ? ORDER BY component, start_ms",
-        )
-        .bind(span.name())
-        .bind(since_ms - since_ms.rem_euclid(span.millis()))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| e.to_string())?;
         let mut out: std::collections::HashMap<String, Vec<Bucket>> = Default::default();
-        for r in &rows {
-            out.entry(r.get(0)).or_default().push(bucket_at(r, 1));
+        for chunk in components.chunks(500) {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT component, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max,
+                        CASE span WHEN 'minute' THEN 1 ELSE minutes END
+                 FROM check_rollups WHERE span = ",
+            );
+            q.push_bind(span.name()).push(" AND start_ms >= ").push_bind(since_ms - since_ms.rem_euclid(span.millis()));
+            q.push(" AND component IN (");
+            let mut list = q.separated(", ");
+            for c in chunk {
+                list.push_bind(c);
+            }
+            q.push(") ORDER BY component, start_ms");
+            let rows = q.build().fetch_all(&self.pool).await.map_err(|e| e.to_string())?;
+            for r in &rows {
+                out.entry(r.get(0)).or_default().push(bucket_at(r, 1));
+            }
         }
         Ok(out)
     }
@@ -189,6 +196,9 @@ mod tests {
         assert_eq!(days[0].minutes, 3);
         assert_eq!(store.history("api", Span::Hour, t0).await.unwrap()[0].minutes, 3);
         assert!(store.history("other", Span::Day, t0).await.unwrap().is_empty(), "no data is not uptime");
+        let of = store.history_of(&["api".into(), "other".into()], Span::Day, t0).await.unwrap();
+        assert_eq!((of["api"].len(), of.get("other")), (2, None));
+        assert!(store.history_of(&["other".into()], Span::Day, t0).await.unwrap().is_empty());
 
         // Retention: a day and a half later the raw rows and the first minutes are gone.
         let deleted = store.prune(t0 + day + day / 2 + 49 * 3_600_000).await.unwrap();

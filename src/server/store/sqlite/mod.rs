@@ -147,8 +147,13 @@ impl Store for SqliteStore {
     async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String> {
         SqliteStore::history(self, component, span, since_ms).await
     }
-    async fn history_all(&self, span: Span, since_ms: i64) -> Result<HashMap<String, Vec<Bucket>>, String> {
-        SqliteStore::history_all(self, span, since_ms).await
+    async fn history_of(
+        &self,
+        components: &[String],
+        span: Span,
+        since_ms: i64,
+    ) -> Result<HashMap<String, Vec<Bucket>>, String> {
+        SqliteStore::history_of(self, components, span, since_ms).await
     }
     async fn prune(&self, now_ms: i64) -> Result<u64, String> {
         SqliteStore::prune(self, now_ms).await
