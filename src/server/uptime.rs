@@ -44,7 +44,10 @@ impl HistoryCache {
         let ids: Vec<String> = components.iter().take(MAX_COMPONENTS).map(|c| c.id.clone()).collect();
         let store = engine.store();
         let days = store.history_of(&ids, Span::Day, today_start(now) - (DAYS - 1) * DAY_MS).await?;
-        let minutes = store.history_of(&ids, Span::Minute, now - 24 * 3_600_000).await?;
+        // Response times only for components whose checks measure one.
+        let timed: Vec<String> =
+            components.iter().take(MAX_COMPONENTS).filter(|c| c.latency_ms.is_some()).map(|c| c.id.clone()).collect();
+        let minutes = store.history_of(&timed, Span::Minute, now - 24 * 3_600_000).await?;
         let incidents = store.incidents_since(today_start(now) - (DAYS - 1) * DAY_MS).await?;
         let html = render(&components, &days, &minutes, &incidents, now);
         *self.html.write().expect("not poisoned") = Arc::new(html);
