@@ -56,8 +56,8 @@ async fn main() {
         .collect();
     let render = std::time::Instant::now();
     let ids: Vec<String> = list.iter().map(|c| c.id.clone()).collect();
-    let day_rows = store.history_of(&ids, Span::Day, t - uptime::DAYS * 86_400_000).await.expect("days");
-    let minute_rows = store.history_of(&ids, Span::Minute, t - 86_400_000).await.expect("minutes");
+    let day_rows = store.history_of(&ids, Span::Day, t - uptime::DAYS * 86_400_000, 86_400_000).await.expect("days");
+    let minute_rows = store.history_of(&ids, Span::Minute, t - 86_400_000, 300_000).await.expect("minutes");
     let incidents = store.incidents_since(t - uptime::DAYS * 86_400_000).await.expect("incidents");
     let html = uptime::render(&list, &day_rows, &minute_rows, &incidents, t);
     let render_ms = render.elapsed().as_secs_f64() * 1000.0;

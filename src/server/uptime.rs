@@ -43,11 +43,11 @@ impl HistoryCache {
         let components = engine.hub().current().snapshot.components.clone();
         let ids: Vec<String> = components.iter().take(MAX_COMPONENTS).map(|c| c.id.clone()).collect();
         let store = engine.store();
-        let days = store.history_of(&ids, Span::Day, today_start(now) - (DAYS - 1) * DAY_MS).await?;
+        let days = store.history_of(&ids, Span::Day, today_start(now) - (DAYS - 1) * DAY_MS, DAY_MS).await?;
         // Response times only for components whose checks measure one.
         let timed: Vec<String> =
             components.iter().take(MAX_COMPONENTS).filter(|c| c.latency_ms.is_some()).map(|c| c.id.clone()).collect();
-        let minutes = store.history_of(&timed, Span::Minute, now - 24 * 3_600_000).await?;
+        let minutes = store.history_of(&timed, Span::Minute, now - 24 * 3_600_000, CHART_STEP_MS).await?;
         let incidents = store.incidents_since(today_start(now) - (DAYS - 1) * DAY_MS).await?;
         let html = render(&components, &days, &minutes, &incidents, now);
         *self.html.write().expect("not poisoned") = Arc::new(html);
@@ -209,7 +209,8 @@ fn component_history(
     html.push_str("</div>");
 }
 
-/// 5-minute averages of the last 24 hours as polylines (broken where there is no data).
+/// 5-minute averages of the last 24 hours as polylines (broken where there is no data), from
+/// buckets of 5 minutes (or less).
 fn response_chart(html: &mut String, minutes: &[Bucket], now: i64) {
     let end = now - now.rem_euclid(CHART_STEP_MS) + CHART_STEP_MS;
     let start = end - CHART_POINTS * CHART_STEP_MS;

@@ -128,12 +128,14 @@ pub trait Store: Send + Sync {
     /// Buckets of `span` for a component from `since_ms` on, oldest first. Periods without
     /// results are absent: no data is unknown, not up.
     async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String>;
-    /// The same for each of these components, by component.
+    /// The same for each of these components, by component, with buckets of `span` merged
+    /// into buckets of `step_ms` (a multiple of the span's length).
     async fn history_of(
         &self,
         components: &[String],
         span: Span,
         since_ms: i64,
+        step_ms: i64,
     ) -> Result<HashMap<String, Vec<Bucket>>, String>;
     /// Deletes history past its retention; returns how many rows went.
     async fn prune(&self, now_ms: i64) -> Result<u64, String>;

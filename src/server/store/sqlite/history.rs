@@ -109,28 +109,32 @@ impl SqliteStore {
         Ok(rows.iter().map(|r| bucket_at(r, 0)).collect())
     }
 
-    /// Buckets of `span` from `since_ms` on for each of `components`, by component, oldest
-    /// first.
+    /// Buckets of `span` from `since_ms` on for each of `components`, merged into buckets of
+    /// `step_ms` (in SQL, so a day of minutes comes back as 288 five-minute rows), by
+    /// component, oldest first.
     pub async fn history_of(
         &self,
         components: &[String],
         span: Span,
         since_ms: i64,
+        step_ms: i64,
     ) -> Result<std::collections::HashMap<String, Vec<Bucket>>, String> {
+        let step = step_ms.max(span.millis());
         let mut out: std::collections::HashMap<String, Vec<Bucket>> = Default::default();
         for chunk in components.chunks(500) {
-            let mut q = sqlx::QueryBuilder::new(
-                "SELECT component, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max,
-                        CASE span WHEN 'minute' THEN 1 ELSE minutes END
+            let mut q = sqlx::QueryBuilder::new("SELECT component, start_ms - start_ms % ");
+            q.push_bind(step).push(
+                " AS step_start, SUM(samples), SUM(operational), MAX(worst_level), SUM(latency_sum), SUM(latency_count),
+                   MAX(latency_max), SUM(CASE span WHEN 'minute' THEN 1 ELSE minutes END)
                  FROM check_rollups WHERE span = ",
             );
-            q.push_bind(span.name()).push(" AND start_ms >= ").push_bind(since_ms - since_ms.rem_euclid(span.millis()));
+            q.push_bind(span.name()).push(" AND start_ms >= ").push_bind(since_ms - since_ms.rem_euclid(step));
             q.push(" AND component IN (");
             let mut list = q.separated(", ");
             for c in chunk {
                 list.push_bind(c);
             }
-            q.push(") ORDER BY component, start_ms");
+            q.push(") GROUP BY component, step_start ORDER BY component, step_start");
             let rows = q.build().fetch_all(&self.pool).await.map_err(|e| e.to_string())?;
             for r in &rows {
                 out.entry(r.get(0)).or_default().push(bucket_at(r, 1));
@@ -196,9 +200,15 @@ mod tests {
         assert_eq!(days[0].minutes, 3);
         assert_eq!(store.history("api", Span::Hour, t0).await.unwrap()[0].minutes, 3);
         assert!(store.history("other", Span::Day, t0).await.unwrap().is_empty(), "no data is not uptime");
-        let of = store.history_of(&["api".into(), "other".into()], Span::Day, t0).await.unwrap();
+        let of = store.history_of(&["api".into(), "other".into()], Span::Day, t0, Span::Day.millis()).await.unwrap();
         assert_eq!((of["api"].len(), of.get("other")), (2, None));
-        assert!(store.history_of(&["other".into()], Span::Day, t0).await.unwrap().is_empty());
+        assert_eq!(of["api"], days, "by day, as history() reads them");
+        assert!(store.history_of(&["other".into()], Span::Day, t0, Span::Day.millis()).await.unwrap().is_empty());
+        // Minutes merged into 5-minute steps: the first three minutes (five results) are one.
+        let five = store.history_of(&["api".into()], Span::Minute, t0, 300_000).await.unwrap();
+        let b = &five["api"][0];
+        assert_eq!((b.start_ms, b.samples, b.operational, b.worst_level, b.minutes), (t0, 5, 4, Level::MajorOutage, 3));
+        assert_eq!((b.latency_avg_ms, b.latency_max_ms), (Some(15.0), Some(30)), "weighted by results");
 
         // Retention: a day and a half later the raw rows and the first minutes are gone.
         let deleted = store.prune(t0 + day + day / 2 + 49 * 3_600_000).await.unwrap();

@@ -152,8 +152,9 @@ impl Store for SqliteStore {
         components: &[String],
         span: Span,
         since_ms: i64,
+        step_ms: i64,
     ) -> Result<HashMap<String, Vec<Bucket>>, String> {
-        SqliteStore::history_of(self, components, span, since_ms).await
+        SqliteStore::history_of(self, components, span, since_ms, step_ms).await
     }
     async fn prune(&self, now_ms: i64) -> Result<u64, String> {
         SqliteStore::prune(self, now_ms).await
