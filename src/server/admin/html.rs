@@ -161,7 +161,7 @@ pub fn dashboard(
     for w in windows {
         let _ = write!(
             html,
-            "<article class=\"maintenance\" data-maintenance=\"{}\"><h3>{}</h3><p>{} to {} · {}</p>\
+            "<article class=\"incident maintenance\" data-maintenance=\"{}\"><h3>{}</h3><p class=\"incident-meta\">{} to {} · {}</p>\
              <form method=\"post\" action=\"/admin/maintenance/{}/cancel\">{csrf_input}<button type=\"submit\">Cancel this window</button></form></article>",
             w.id,
             esc(&w.title),
@@ -174,7 +174,7 @@ pub fn dashboard(
     let f = "maintenance";
     let _ = write!(
         html,
-        "<form class=\"admin-form\" id=\"schedule-maintenance\" method=\"post\" action=\"/admin/maintenance\">{csrf_input}\
+        "<h3>Schedule a window</h3><form class=\"admin-form\" id=\"schedule-maintenance\" method=\"post\" action=\"/admin/maintenance\">{csrf_input}\
          <label>Title <input name=\"title\" required maxlength=\"200\" value=\"{}\"></label>\
          <label>Starts (UTC) <input type=\"datetime-local\" name=\"starts_at\" required value=\"{}\"></label>\
          <label>Ends (UTC) <input type=\"datetime-local\" name=\"ends_at\" required value=\"{}\"></label>{}\
