@@ -1,7 +1,7 @@
 //! The status page: every component with its level and reason, grouped, live.
 
 use super::live::LiveStatus;
-use crate::status::{ago, escape_html, until, utc_minute, ComponentStatus, Incident, MaintenanceWindow};
+use crate::status::{ago, component_names, escape_html, until, utc_minute, ComponentStatus, Incident, MaintenanceWindow};
 use leptos::prelude::*;
 
 /// Components in groups, keeping the order in which groups first appear.
@@ -26,14 +26,7 @@ pub fn StatusPage() -> impl IntoView {
     let operator = Memo::new(move |_| snap.with(|s| s.operator_override.as_ref().map(|o| o.set_at_ms)));
     let incidents = Memo::new(move |_| snap.with(|s| s.incidents.clone()));
     let maintenance = Memo::new(move |_| snap.with(|s| s.maintenance.clone()));
-    let names = move |ids: &[String]| {
-        snap.with_untracked(|s| {
-            ids.iter()
-                .map(|id| s.components.iter().find(|c| &c.id == id).map_or(id.as_str(), |c| c.name.as_str()).to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-    };
+    let names = move |ids: &[String]| snap.with_untracked(|s| component_names(&s.components, ids));
 
     view! {
         <h1>"System status"</h1>

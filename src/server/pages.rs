@@ -5,7 +5,7 @@
 use crate::app::{shell, Page, PageHtml};
 use crate::server::AppState;
 use crate::server::time::duration_text;
-use crate::status::{escape_html, utc_minute, Incident};
+use crate::status::{component_names, escape_html, utc_minute, ComponentStatus, Incident};
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
@@ -86,11 +86,8 @@ async fn incident_history(state: &AppState, after: Option<(i64, i64)>) -> Result
     let more = list.len() as i64 > HISTORY_PAGE;
     let shown = &list[..list.len().min(HISTORY_PAGE as usize)];
     let current = state.hub.current();
-    let name_of = |id: &str| {
-        current.snapshot.components.iter().find(|c| c.id == id).map_or_else(|| id.to_string(), |c| c.name.clone())
-    };
     for i in shown {
-        incident_html(&mut html, i, &name_of);
+        incident_html(&mut html, i, &current.snapshot.components);
     }
     if let (true, Some(last)) = (more, shown.last()) {
         let _ = write!(
@@ -105,7 +102,7 @@ async fn incident_history(state: &AppState, after: Option<(i64, i64)>) -> Result
 
 /// One incident with its whole timeline (server-rendered; text escaped).
 /// Component ids are shown by their current names (the id, for a component since removed).
-pub fn incident_html(html: &mut String, i: &Incident, name_of: &dyn Fn(&str) -> String) {
+pub fn incident_html(html: &mut String, i: &Incident, components: &[ComponentStatus]) {
     let lasted = i.resolved_ms.map(|r| duration_text(r - i.started_ms)).unwrap_or_default();
     let _ = write!(
         html,
@@ -121,8 +118,7 @@ pub fn incident_html(html: &mut String, i: &Incident, name_of: &dyn Fn(&str) -> 
         let _ = write!(html, " · resolved {} after {lasted}", utc_minute(r));
     }
     if !i.components.is_empty() {
-        let names: Vec<String> = i.components.iter().map(|c| escape_html(&name_of(c))).collect();
-        let _ = write!(html, " · affected: {}", names.join(", "));
+        let _ = write!(html, " · affected: {}", escape_html(&component_names(components, &i.components)));
     }
     html.push_str("</p><ol class=\"timeline\">");
     for u in &i.updates {
@@ -158,7 +154,7 @@ mod tests {
             ],
         };
         let mut html = String::new();
-        incident_html(&mut html, &i, &|id| format!("<{id}>"));
+        incident_html(&mut html, &i, &[ComponentStatus::named("api", "<api>")]);
         assert!(!html.contains("<img") && !html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(html.contains("resolved 1970-01-01 01:05 UTC after 1 h 5 min"));

@@ -11,4 +11,4 @@ mod text;
 pub use incident::{Impact, Incident, IncidentStatus, IncidentUpdate, MaintenanceWindow, UnknownName};
 pub use level::{Level, UnknownLevel};
 pub use text::{civil, escape_html, utc_minute};
-pub use snapshot::{age_text, ago, until, ComponentStatus, Override, Snapshot, StatusView};
+pub use snapshot::{age_text, ago, component_names, until, ComponentStatus, Override, Snapshot, StatusView};

@@ -40,6 +40,14 @@ impl ComponentStatus {
     }
 }
 
+/// These components' names, joined with ", " (an id stands for a component no longer there).
+pub fn component_names(components: &[ComponentStatus], ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| components.iter().find(|c| &c.id == id).map_or(id.as_str(), |c| c.name.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn is_zero(v: &i64) -> bool {
     *v == 0
 }

@@ -1,7 +1,7 @@
 //! The admin area's HTML (server-rendered; every value escaped). Forms post to
 //! `/admin/...` with the session's CSRF token and work without JavaScript.
 
-use crate::status::{escape_html as esc, utc_minute, ComponentStatus, Impact, Incident, IncidentStatus, MaintenanceWindow};
+use crate::status::{component_names, escape_html as esc, utc_minute, ComponentStatus, Impact, Incident, IncidentStatus, MaintenanceWindow};
 use std::fmt::Write;
 
 /// What the page says above the forms, and the values of a refused form to show again.
@@ -72,14 +72,6 @@ fn select<T: Copy>(name: &str, all: &[T], as_str: fn(T) -> &'static str, selecte
     s
 }
 
-/// Component ids as their names (the id, for one no longer configured).
-fn names(components: &[ComponentStatus], ids: &[String]) -> String {
-    ids.iter()
-        .map(|id| components.iter().find(|c| &c.id == id).map_or(id.as_str(), |c| c.name.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn component_boxes(components: &[ComponentStatus], checked: &[&str]) -> String {
     let mut s = String::from("<fieldset class=\"components-pick\"><legend>Affected components</legend>");
     for c in components {
@@ -129,7 +121,7 @@ pub fn dashboard(
             i.status.label(),
             i.impact.as_str(),
             utc_minute(i.started_ms),
-            if i.components.is_empty() { String::new() } else { format!(" · affects {}", esc(&names(components, &i.components))) },
+            if i.components.is_empty() { String::new() } else { format!(" · affects {}", esc(&component_names(components, &i.components))) },
             i.id,
             select("status", &IncidentStatus::ALL, IncidentStatus::as_str, Some(n.value(&form, "status").unwrap_or(i.status.as_str())), None),
             select("impact", &Impact::ALL, Impact::as_str, n.value(&form, "impact"), Some("(unchanged)")),
@@ -167,7 +159,7 @@ pub fn dashboard(
             esc(&w.title),
             utc_minute(w.starts_ms),
             utc_minute(w.ends_ms),
-            esc(&names(components, &w.components)),
+            esc(&component_names(components, &w.components)),
             w.id
         );
     }
