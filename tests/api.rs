@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, TOKEN};
+use common::{rfc3339_in, Server, TOKEN};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -244,14 +244,6 @@ async fn sigkill_in_a_stream_of_writes_loses_no_acknowledged_write() {
     assert!(index >= last_index, "acknowledged write {last_index} lost: the restart shows {message:?}");
     assert!(s["version"].as_u64().unwrap() > last_version, "versions never go back");
     println!("{last_index} writes acknowledged before SIGKILL; the restart shows write {index}");
-}
-
-fn rfc3339_in(ms_from_now: i64) -> String {
-    // Seconds precision is enough; the server parses RFC 3339 with offsets too.
-    let t = std::time::SystemTime::now() + std::time::Duration::from_millis(ms_from_now.max(0) as u64);
-    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let out = std::process::Command::new("date").args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 async fn schedule(server: &Server, body: Value) -> (StatusCode, Value) {

@@ -419,15 +419,10 @@ async fn failures_during_a_maintenance_window_are_not_downtime() {
     );
     let server = Server::start(&["--config", &config, "--detail-refresh", "100ms"]).await;
     expect(&server, "db", "major_outage", "critical: down").await;
-    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let rfc = |s: u64| {
-        let out = std::process::Command::new("date").args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
     let res = reqwest::Client::new()
         .post(server.url("/api/v1/maintenance"))
         .bearer_auth(TOKEN)
-        .json(&serde_json::json!({ "title": "Failover", "starts_at": rfc(now_s - 1), "ends_at": rfc(now_s + 3600), "components": ["db"] }))
+        .json(&serde_json::json!({ "title": "Failover", "starts_at": common::rfc3339_in(-1000), "ends_at": common::rfc3339_in(3_600_000), "components": ["db"] }))
         .send()
         .await
         .unwrap();

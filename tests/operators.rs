@@ -283,12 +283,7 @@ async fn failed_logins_are_throttled_and_the_area_is_off_without_secrets() {
 #[tokio::test]
 async fn the_status_page_shows_90_day_bars_and_upcoming_maintenance() {
     let server = Server::start(&[]).await;
-    let starts = std::time::SystemTime::now() + Duration::from_secs(7200);
-    let secs = starts.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let out = std::process::Command::new("date").args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
-    let starts_at = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let out = std::process::Command::new("date").args(["-u", "-d", &format!("@{}", secs + 3600), "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
-    let ends_at = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let (starts_at, ends_at) = (common::rfc3339_in(7_200_000), common::rfc3339_in(10_800_000));
     let (code, _) = post(&server, "/api/v1/maintenance", json!({ "title": "Kernel <update>", "starts_at": starts_at, "ends_at": ends_at, "components": ["host.load"] })).await;
     assert_eq!(code, StatusCode::CREATED);
     // The history is rendered two seconds after start (the first results written by then).

@@ -21,6 +21,12 @@ pub const STEADY_HOST: &[&str] = &[
     "--load-degraded", "1000000", "--load-outage", "1000000",
 ];
 
+/// The time `ms_from_now` from now (negative: past), in whole seconds, as the API takes it.
+pub fn rfc3339_in(ms_from_now: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    statuscast::server::time::rfc3339((now + ms_from_now).div_euclid(1000) * 1000)
+}
+
 pub struct Server {
     child: Option<Child>,
     pub base: String,
