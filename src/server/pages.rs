@@ -5,7 +5,7 @@
 use crate::app::{shell, Page, PageHtml};
 use crate::server::AppState;
 use crate::server::time::duration_text;
-use crate::status::{component_names, escape_html, utc_minute, ComponentStatus, Incident};
+use crate::status::{component_names, escape_html, timeline_html, utc_minute, ComponentStatus, Incident};
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
@@ -120,17 +120,7 @@ pub fn incident_html(html: &mut String, i: &Incident, components: &[ComponentSta
     if !i.components.is_empty() {
         let _ = write!(html, " · affected: {}", escape_html(&component_names(components, &i.components)));
     }
-    html.push_str("</p><ol class=\"timeline\">");
-    for u in &i.updates {
-        let _ = write!(
-            html,
-            "<li><strong>{}</strong> <span class=\"update-message\">{}</span> <time>{}</time></li>",
-            u.status.label(),
-            escape_html(&u.message),
-            utc_minute(u.at_ms)
-        );
-    }
-    html.push_str("</ol></article>");
+    let _ = write!(html, "</p><ol class=\"timeline\">{}</ol></article>", timeline_html(&i.updates));
 }
 
 #[cfg(test)]

@@ -10,5 +10,5 @@ mod text;
 
 pub use incident::{Impact, Incident, IncidentStatus, IncidentUpdate, MaintenanceWindow, UnknownName};
 pub use level::{Level, UnknownLevel};
-pub use text::{civil, escape_html, utc_minute};
+pub use text::{civil, escape_html, timeline_html, utc_minute};
 pub use snapshot::{age_text, ago, component_names, until, ComponentStatus, Override, Snapshot, StatusView};

@@ -17,6 +17,23 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
+/// An incident's timeline as the `<li>` items of its `<ol class="timeline">`, text escaped.
+/// One string, so the browser builds it without a view per update (smaller bundle); the
+/// server renders resolved incidents with the same markup.
+pub fn timeline_html(updates: &[super::IncidentUpdate]) -> String {
+    updates
+        .iter()
+        .map(|u| {
+            format!(
+                "<li><strong>{}</strong> <span class=\"update-message\">{}</span> <time>{}</time></li>",
+                u.status.label(),
+                escape_html(&u.message),
+                utc_minute(u.at_ms)
+            )
+        })
+        .collect()
+}
+
 /// Year, month, day and seconds into the day of a Unix time in milliseconds (UTC).
 pub fn civil(ms: i64) -> (i64, i64, i64, i64) {
     let secs = ms.div_euclid(1000);
