@@ -127,7 +127,10 @@ pub trait Store: Send + Sync {
     async fn record(&self, rows: &[ResultRow]) -> Result<(), String>;
     /// Buckets of `span` for a component from `since_ms` on, oldest first. Periods without
     /// results are absent: no data is unknown, not up.
-    async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String>;
+    async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String> {
+        let mut by_component = self.history_of(&[component.to_string()], span, since_ms, span.millis()).await?;
+        Ok(by_component.remove(component).unwrap_or_default())
+    }
     /// The same for each of these components, by component, with buckets of `span` merged
     /// into buckets of `step_ms` (a multiple of the span's length).
     async fn history_of(

@@ -5,8 +5,9 @@ use crate::server::store::{Bucket, ResultRow, Span, DAY_RETENTION_MS, HOUR_RETEN
 use sqlx::Row;
 
 /// A bucket from the row's columns `start_ms, samples, operational, worst_level, latency_sum,
-/// latency_count, latency_max, minutes`, the first at index `at`.
-fn bucket_at(r: &sqlx::sqlite::SqliteRow, at: usize) -> Bucket {
+/// latency_count, latency_max, minutes`, from index 1 (after the component).
+fn bucket_of(r: &sqlx::sqlite::SqliteRow) -> Bucket {
+    let at = 1;
     let count: i64 = r.get(at + 5);
     Bucket {
         start_ms: r.get(at),
@@ -92,23 +93,6 @@ impl SqliteStore {
         tx.commit().await.map_err(|e| e.to_string())
     }
 
-    /// Buckets of `span` for a component from `since_ms` on, oldest first. Buckets with no
-    /// results are absent: no data is unknown, not up.
-    pub async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String> {
-        let rows = sqlx::query(
-            "SELECT start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max,
-                    CASE span WHEN 'minute' THEN 1 ELSE minutes END
-             FROM check_rollups WHERE component = ? AND span = ? AND start_ms >= ? ORDER BY start_ms",
-        )
-        .bind(component)
-        .bind(span.name())
-        .bind(since_ms - since_ms.rem_euclid(span.millis()))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| e.to_string())?;
-        Ok(rows.iter().map(|r| bucket_at(r, 0)).collect())
-    }
-
     /// Buckets of `span` from `since_ms` on for each of `components`, merged into buckets of
     /// `step_ms` (in SQL, so a day of minutes comes back as 288 five-minute rows), by
     /// component, oldest first.
@@ -137,7 +121,7 @@ impl SqliteStore {
             q.push(") GROUP BY component, step_start ORDER BY component, step_start");
             let rows = q.build().fetch_all(&self.pool).await.map_err(|e| e.to_string())?;
             for r in &rows {
-                out.entry(r.get(0)).or_default().push(bucket_at(r, 1));
+                out.entry(r.get(0)).or_default().push(bucket_of(r));
             }
         }
         Ok(out)
@@ -164,6 +148,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::store::Store;
     use crate::status::Level;
 
     #[tokio::test]

@@ -144,9 +144,6 @@ impl Store for SqliteStore {
     async fn record(&self, rows: &[ResultRow]) -> Result<(), String> {
         SqliteStore::record(self, rows).await
     }
-    async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String> {
-        SqliteStore::history(self, component, span, since_ms).await
-    }
     async fn history_of(
         &self,
         components: &[String],
