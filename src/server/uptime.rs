@@ -41,14 +41,14 @@ impl HistoryCache {
     pub async fn refresh(&self, engine: &Engine) -> Result<(), String> {
         let now = now_ms();
         let components = engine.hub().current().snapshot.components.clone();
-        let ids: Vec<String> = components.iter().take(MAX_COMPONENTS).map(|c| c.id.clone()).collect();
+        let shown = &components[..components.len().min(MAX_COMPONENTS)];
+        let ids: Vec<String> = shown.iter().map(|c| c.id.clone()).collect();
         let store = engine.store();
-        let days = store.history_of(&ids, Span::Day, today_start(now) - (DAYS - 1) * DAY_MS, DAY_MS).await?;
+        let days = store.history_of(&ids, Span::Day, first_day(now), DAY_MS).await?;
         // Response times only for components whose checks measure one.
-        let timed: Vec<String> =
-            components.iter().take(MAX_COMPONENTS).filter(|c| c.latency_ms.is_some()).map(|c| c.id.clone()).collect();
+        let timed: Vec<String> = shown.iter().filter(|c| c.latency_ms.is_some()).map(|c| c.id.clone()).collect();
         let minutes = store.history_of(&timed, Span::Minute, now - 24 * 3_600_000, CHART_STEP_MS).await?;
-        let incidents = store.incidents_since(today_start(now) - (DAYS - 1) * DAY_MS).await?;
+        let incidents = store.incidents_since(first_day(now)).await?;
         let html = render(&components, &days, &minutes, &incidents, now);
         *self.html.write().expect("not poisoned") = Arc::new(html);
         Ok(())
@@ -76,6 +76,11 @@ impl HistoryCache {
 
 fn today_start(now: i64) -> i64 {
     now - now.rem_euclid(DAY_MS)
+}
+
+/// The start of the first of the `DAYS` bars.
+fn first_day(now: i64) -> i64 {
+    today_start(now) - (DAYS - 1) * DAY_MS
 }
 
 /// Uptime over the buckets with data: `(percent, days with data)`; `None` without data.
@@ -148,7 +153,7 @@ fn component_history(
     now: i64,
 ) {
     let name = escape_html(&c.name);
-    let first = today_start(now) - (DAYS - 1) * DAY_MS;
+    let first = first_day(now);
     let summary = match (uptime(days), coverage(days, first, now)) {
         (None, _) => "no data yet".to_string(),
         (Some((p, _)), Some(covered)) => format!("{} % uptime · {covered}", percent(p)),
@@ -209,25 +214,17 @@ fn component_history(
     html.push_str("</div>");
 }
 
-/// 5-minute averages of the last 24 hours as polylines (broken where there is no data), from
-/// buckets of 5 minutes (or less).
-fn response_chart(html: &mut String, minutes: &[Bucket], now: i64) {
+/// The last 24 hours as polylines (broken where there is no data), from the store's
+/// 5-minute buckets (`CHART_STEP_MS`), one point each.
+fn response_chart(html: &mut String, steps: &[Bucket], now: i64) {
     let end = now - now.rem_euclid(CHART_STEP_MS) + CHART_STEP_MS;
     let start = end - CHART_POINTS * CHART_STEP_MS;
     let mut points: Vec<Option<f64>> = vec![None; CHART_POINTS as usize];
-    let mut sums = vec![(0.0, 0u32); CHART_POINTS as usize];
     let mut max_ms = 0i64;
-    for b in minutes.iter().filter(|b| b.start_ms >= start && b.start_ms < end) {
+    for b in steps.iter().filter(|b| b.start_ms >= start && b.start_ms < end) {
         if let (Some(avg), Some(max)) = (b.latency_avg_ms, b.latency_max_ms) {
-            let i = ((b.start_ms - start) / CHART_STEP_MS) as usize;
-            sums[i].0 += avg;
-            sums[i].1 += 1;
+            points[((b.start_ms - start) / CHART_STEP_MS) as usize] = Some(avg);
             max_ms = max_ms.max(max);
-        }
-    }
-    for (p, (sum, n)) in points.iter_mut().zip(&sums) {
-        if *n > 0 {
-            *p = Some(sum / *n as f64);
         }
     }
     let known: Vec<f64> = points.iter().flatten().copied().collect();
