@@ -142,23 +142,31 @@ fn error_notice(message: String, form: &str, f: &Form) -> Notice {
     Notice { error: Some(message), form: Some(form.to_string()), fields: f.echo(), ..Notice::default() }
 }
 
-/// Session, same-origin and CSRF checks for a form post; the refusal is a full page.
-async fn guard(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<(String, Session), Response> {
-    let refuse = |status, message: &str| {
-        let notice = Notice { error: Some(message.to_string()), ..Notice::default() };
-        page_with(state.clone(), headers, status, notice)
-    };
+/// The admin page again, with `message` as the error, answered with `status`.
+async fn refuse(state: &AppState, headers: &HeaderMap, status: StatusCode, message: impl Into<String>) -> Response {
+    page_with(state.clone(), headers, status, Notice { error: Some(message.into()), ..Notice::default() }).await
+}
+
+/// Refuses any post while the admin area is disabled, and posts from another site.
+async fn open_and_same_site(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     if !enabled(state) {
-        return Err(refuse(StatusCode::FORBIDDEN, "The admin area is disabled.").await);
+        return Err(refuse(state, headers, StatusCode::FORBIDDEN, "The admin area is disabled.").await);
     }
     if cross_site(headers) {
-        return Err(refuse(StatusCode::FORBIDDEN, "Refused: this form was posted from another site.").await);
+        return Err(refuse(state, headers, StatusCode::FORBIDDEN, "Refused: this form was posted from another site.").await);
     }
+    Ok(())
+}
+
+/// Session, same-origin and CSRF checks for a form post; the refusal is a full page.
+async fn guard(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<(String, Session), Response> {
+    open_and_same_site(state, headers).await?;
     let Some((id, session)) = session_of(state, headers).await else {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "Log in first (your session may have ended).").await);
+        return Err(refuse(state, headers, StatusCode::UNAUTHORIZED, "Log in first (your session may have ended).").await);
     };
     if !same_secret(form.one("csrf").as_bytes(), session.csrf.as_bytes()) {
-        return Err(refuse(StatusCode::FORBIDDEN, "Refused: the form's CSRF token is missing or wrong. Reload the page and try again.").await);
+        let message = "Refused: the form's CSRF token is missing or wrong. Reload the page and try again.";
+        return Err(refuse(state, headers, StatusCode::FORBIDDEN, message).await);
     }
     Ok((id, session))
 }
@@ -176,13 +184,10 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         Ok(v) => v,
         Err(res) => return res,
     };
-    let refuse = |status, message: String| page_with(state.clone(), &headers, status, Notice { error: Some(message), ..Notice::default() });
-    if !enabled(&state) {
-        return refuse(StatusCode::FORBIDDEN, "The admin area is disabled.".into()).await;
+    if let Err(res) = open_and_same_site(&state, &headers).await {
+        return res;
     }
-    if cross_site(&headers) {
-        return refuse(StatusCode::FORBIDDEN, "Refused: this form was posted from another site.".into()).await;
-    }
+    let refuse = |status, message: String| refuse(&state, &headers, status, message);
     let ip = addr.map(|a| a.0.ip()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let now = now_ms();
     if let Some(wait_ms) = state.login_throttle.blocked_for(ip, now) {
