@@ -16,6 +16,24 @@ fn parse<T: std::str::FromStr>(v: &str, what: &str) -> Result<T, String> {
     v.parse().map_err(|_| format!("stored incident has an unreadable {what} {v:?}"))
 }
 
+/// One entry of an incident's timeline, inside the caller's transaction.
+async fn add_update(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    incident_id: i64,
+    at_ms: i64,
+    status: IncidentStatus,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO incident_updates (incident_id, at_ms, status, message) VALUES (?, ?, ?, ?)")
+        .bind(incident_id)
+        .bind(at_ms)
+        .bind(status.as_str())
+        .bind(message)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Stores an incident with its first update, in one transaction.
     pub async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, String> {
@@ -35,14 +53,7 @@ impl SqliteStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| format!("writing the incident: {e}"))?;
-        sqlx::query("INSERT INTO incident_updates (incident_id, at_ms, status, message) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(now_ms)
-            .bind(new.status.as_str())
-            .bind(&new.message)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| format!("writing the incident: {e}"))?;
+        add_update(&mut tx, id, now_ms, new.status, &new.message).await.map_err(|e| format!("writing the incident: {e}"))?;
         tx.commit().await.map_err(|e| format!("writing the incident: {e}"))?;
         self.incident(id).await?.ok_or_else(|| "the incident vanished after writing".into())
     }
@@ -71,14 +82,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(failed)?;
-        sqlx::query("INSERT INTO incident_updates (incident_id, at_ms, status, message) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(now_ms)
-            .bind(update.status.as_str())
-            .bind(&update.message)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
+        add_update(&mut tx, id, now_ms, update.status, &update.message).await.map_err(failed)?;
         tx.commit().await.map_err(failed)?;
         match self.incident(id).await {
             Ok(Some(i)) => Ok(i),
