@@ -122,9 +122,10 @@ pub fn ServerHtml(class: &'static str) -> impl IntoView {
     view! { <div class=class inner_html=html></div> }
 }
 
-/// The server-rendered part of the page being served.
+/// The server-rendered part of the page being served (shared, not copied: the status page's
+/// history is the same for every view).
 #[derive(Clone, Debug, Default)]
-pub struct PageHtml(pub String);
+pub struct PageHtml(pub std::sync::Arc<str>);
 
 #[component]
 fn NotFound() -> impl IntoView {

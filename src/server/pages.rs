@@ -10,9 +10,10 @@ use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// Renders the app for `req` with `html` as the page's server-rendered part.
-pub async fn render(state: AppState, req: Request, html: String) -> Response {
+pub async fn render(state: AppState, req: Request, html: Arc<str>) -> Response {
     let options = state.leptos_options.clone();
     let handler = leptos_axum::render_app_to_stream_with_context(
         move || {
@@ -37,14 +38,14 @@ pub fn protect_admin(res: &mut Response) {
 /// `GET /`, `GET /history`, `GET /admin`.
 pub async fn page(State(state): State<AppState>, req: Request) -> Response {
     let page = Page::for_path(req.uri().path());
-    let html = match page {
-        Page::Status => state.history.html().to_string(),
+    let html: Arc<str> = match page {
+        Page::Status => state.history.html(),
         Page::History => {
             let after = Query::<HistoryQuery>::try_from_uri(req.uri())
                 .ok()
                 .and_then(|q| Some((q.0.before?, q.0.before_id.unwrap_or(i64::MAX))));
             match incident_history(&state, after).await {
-                Ok(html) => html,
+                Ok(html) => html.into(),
                 Err(e) => {
                     tracing::error!("incident history: {e}");
                     "<p class=\"error\">The incident history could not be read; try again.</p>".into()
@@ -56,9 +57,9 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
                 form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "done").and_then(|(_, v)| crate::server::admin::done_text(&v))
             });
             let notice = crate::server::admin::html::Notice { done: done.map(Into::into), ..Default::default() };
-            crate::server::admin::page_html(&state, req.headers(), notice).await
+            crate::server::admin::page_html(&state, req.headers(), notice).await.into()
         }
-        Page::NotFound => String::new(),
+        Page::NotFound => Arc::default(),
     };
     let mut res = render(state, req, html).await;
     if page == Page::Admin {

@@ -29,11 +29,11 @@ const CHART_POINTS: i64 = 24 * 60 / 5;
 /// The rendered history, shared by every page view.
 #[derive(Default)]
 pub struct HistoryCache {
-    html: RwLock<Arc<String>>,
+    html: RwLock<Arc<str>>,
 }
 
 impl HistoryCache {
-    pub fn html(&self) -> Arc<String> {
+    pub fn html(&self) -> Arc<str> {
         self.html.read().expect("not poisoned").clone()
     }
 
@@ -50,7 +50,7 @@ impl HistoryCache {
         let minutes = store.history_of(&timed, Span::Minute, now - 24 * 3_600_000, CHART_STEP_MS).await?;
         let incidents = store.incidents_since(first_day(now)).await?;
         let html = render(&components, &days, &minutes, &incidents, now);
-        *self.html.write().expect("not poisoned") = Arc::new(html);
+        *self.html.write().expect("not poisoned") = Arc::from(html);
         Ok(())
     }
 

@@ -73,7 +73,7 @@ pub async fn page_html(state: &AppState, headers: &HeaderMap, notice: Notice) ->
 async fn page_with(state: AppState, headers: &HeaderMap, status: StatusCode, notice: Notice) -> Response {
     let html = page_html(&state, headers, notice).await;
     let req = Request::builder().method("GET").uri("/admin").body(Body::empty()).expect("a valid request");
-    let mut res = crate::server::pages::render(state, req, html).await;
+    let mut res = crate::server::pages::render(state, req, html.into()).await;
     *res.status_mut() = status;
     crate::server::pages::protect_admin(&mut res);
     res
