@@ -78,8 +78,8 @@ struct EngineState {
     current: Snapshot,
     /// The components as the sources reported them.
     raw: Vec<ComponentStatus>,
-    /// Maintenance windows not over yet, and which of them were active at the last change.
-    windows: Vec<MaintenanceWindow>,
+    /// Which maintenance windows (those in the snapshot, not over yet) were active at the
+    /// last change.
     active: Vec<i64>,
     /// Detail changes not published yet (built on `current`).
     pending: Option<Snapshot>,
@@ -112,7 +112,7 @@ impl Engine {
             maintenance: Vec::new(),
         };
         let reserved = persisted.version;
-        let state = EngineState { current, raw: Vec::new(), windows: Vec::new(), active: Vec::new(), pending: None, reserved };
+        let state = EngineState { current, raw: Vec::new(), active: Vec::new(), pending: None, reserved };
         Engine { state: Mutex::new(state), hub, store, operator: Mutex::new(()) }
     }
 
@@ -185,8 +185,7 @@ impl Engine {
 
     /// Replaces the maintenance windows (from the store) and applies them.
     pub async fn set_maintenance(&self, windows: Vec<MaintenanceWindow>) -> Result<Snapshot, String> {
-        self.state.lock().await.windows = windows;
-        self.change(|_, _| {}).await
+        self.change(|snap, _| snap.maintenance = windows).await
     }
 
     /// Replaces the active incidents (from the store).
@@ -198,7 +197,8 @@ impl Engine {
     pub async fn tick_maintenance(&self) -> Result<(), String> {
         let due = {
             let state = self.state.lock().await;
-            crate::server::maintenance::active_ids(&state.windows, now_ms()) != state.active
+            let windows = &state.pending.as_ref().unwrap_or(&state.current).maintenance;
+            crate::server::maintenance::active_ids(windows, now_ms()) != state.active
         };
         if due {
             self.change(|_, _| {}).await?;
@@ -226,10 +226,9 @@ impl Engine {
         next.components = std::mem::take(&mut state.raw);
         edit(&mut next, now);
         state.raw = next.components.clone();
-        state.windows.retain(|w| w.ends_ms > now);
-        next.components = crate::server::maintenance::apply(&state.raw, &state.windows, now);
-        state.active = crate::server::maintenance::active_ids(&state.windows, now);
-        next.maintenance = state.windows.clone();
+        next.maintenance.retain(|w| w.ends_ms > now);
+        next.components = crate::server::maintenance::apply(&state.raw, &next.maintenance, now);
+        state.active = crate::server::maintenance::active_ids(&next.maintenance, now);
         let (level, message) = derive_overall(&next.components, &next.incidents, next.operator_override.as_ref());
         next.level = level;
         next.message = message;
