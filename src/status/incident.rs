@@ -90,25 +90,26 @@ impl std::fmt::Display for UnknownName {
     }
 }
 
+/// The one of `all` named `s`, or an error naming the choices.
+fn named<T: Copy>(what: &'static str, all: &[T], as_str: fn(T) -> &'static str, s: &str) -> Result<T, UnknownName> {
+    all.iter().copied().find(|x| as_str(*x) == s).ok_or_else(|| UnknownName {
+        what,
+        got: s.into(),
+        expected: all.iter().map(|x| as_str(*x)).collect(),
+    })
+}
+
 impl FromStr for Impact {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Impact::ALL.into_iter().find(|i| i.as_str() == s).ok_or_else(|| UnknownName {
-            what: "impact",
-            got: s.into(),
-            expected: Impact::ALL.iter().map(|i| i.as_str()).collect(),
-        })
+        named("impact", &Impact::ALL, Impact::as_str, s)
     }
 }
 
 impl FromStr for IncidentStatus {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        IncidentStatus::ALL.into_iter().find(|i| i.as_str() == s).ok_or_else(|| UnknownName {
-            what: "status",
-            got: s.into(),
-            expected: IncidentStatus::ALL.iter().map(|i| i.as_str()).collect(),
-        })
+        named("status", &IncidentStatus::ALL, IncidentStatus::as_str, s)
     }
 }
 
