@@ -247,15 +247,7 @@ async fn sigkill_in_a_stream_of_writes_loses_no_acknowledged_write() {
 }
 
 async fn schedule(server: &Server, body: Value) -> (StatusCode, Value) {
-    let res = reqwest::Client::new()
-        .post(server.url("/api/v1/maintenance"))
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let code = res.status();
-    (code, res.json().await.unwrap_or(Value::Null))
+    common::post_json(server, "/api/v1/maintenance", body).await
 }
 
 #[tokio::test]

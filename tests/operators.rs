@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Server, SseReader, TOKEN};
+use common::{post_json as post, Server, SseReader, TOKEN};
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -15,11 +15,6 @@ async fn status(server: &Server) -> Value {
     reqwest::get(server.url("/api/v1/status")).await.unwrap().json().await.unwrap()
 }
 
-async fn post(server: &Server, path: &str, body: Value) -> (StatusCode, Value) {
-    let res = reqwest::Client::new().post(server.url(path)).bearer_auth(TOKEN).json(&body).send().await.unwrap();
-    let code = res.status();
-    (code, res.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn an_incident_reaches_a_stream_at_once_and_survives_a_restart() {

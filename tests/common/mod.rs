@@ -27,6 +27,13 @@ pub fn rfc3339_in(ms_from_now: i64) -> String {
     statuscast::server::time::rfc3339((now + ms_from_now).div_euclid(1000) * 1000)
 }
 
+/// POSTs `body` as JSON with the operator token; the status and the JSON answer.
+pub async fn post_json(server: &Server, path: &str, body: serde_json::Value) -> (reqwest::StatusCode, serde_json::Value) {
+    let res = reqwest::Client::new().post(server.url(path)).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+    let code = res.status();
+    (code, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 pub struct Server {
     child: Option<Child>,
     pub base: String,
