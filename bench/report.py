@@ -105,7 +105,7 @@ if browser:
     )
 if bundle:
     out.append(
-        f"- Hydrate bundle (wasm + JS): {bundle['raw'] / 1024:.0f} KiB raw, {bundle['gzip'] / 1024:.1f} KiB gzip ({bundle['gzip']:,} B; budget 102,400 B)."
+        f"- Hydrate bundle (wasm + JS): {bundle['raw'] / 1024:.0f} KiB raw, {bundle['gzip'] / 1024:.1f} KiB gzip ({bundle['gzip']:,} B; budget 71,680 B)."
     )
 if startup:
     out.append(

@@ -1,9 +1,16 @@
-//! statuscast: a live status service. See README.md.
+//! statuscast: a live status service. See README.md, and ARCHITECTURE.md for where each
+//! step of the data path lives.
 #![recursion_limit = "256"]
 
-pub mod app;
-pub mod status;
+/// The domain model shared by the server and the browser.
+pub mod model;
+/// Pages, the layout and the islands (never imports server code).
+pub mod ui;
 
+/// The command line (`serve`, `check-config`) and the operator client.
+#[cfg(feature = "ssr")]
+pub mod cli;
+/// Everything that runs only on the server.
 #[cfg(feature = "ssr")]
 pub mod server;
 
@@ -13,5 +20,5 @@ pub fn hydrate() {
     // Readable panic messages in the console cost ~2 KiB of bundle: debug builds only.
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

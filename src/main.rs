@@ -2,7 +2,7 @@
 #[tokio::main]
 async fn main() {
     use clap::Parser;
-    use statuscast::server::config::{Cli, Command};
+    use statuscast::cli::{Cli, Command};
 
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -12,11 +12,15 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command() {
-        Command::Serve(args) => statuscast::server::serve(args).await,
-        Command::CheckConfig { config } => statuscast::server::check_config(&config),
-        Command::Maintenance { action, url, token } => statuscast::server::cli::maintenance(action, &url, token).await,
-        Command::Incident { action, url, token } => statuscast::server::cli::incident(action, &url, token).await,
+    let result: anyhow::Result<()> = match cli.command() {
+        Command::Serve(args) => statuscast::server::serve(args).await.map_err(Into::into),
+        Command::CheckConfig { config } => statuscast::server::check_config(&config).map_err(Into::into),
+        Command::Maintenance { action, url, token } => {
+            statuscast::cli::client::maintenance(action, &url, token).await.map_err(Into::into)
+        }
+        Command::Incident { action, url, token } => {
+            statuscast::cli::client::incident(action, &url, token).await.map_err(Into::into)
+        }
     };
     // Every acknowledged write is already on disk: nothing is left to flush.
     match result {

@@ -12,10 +12,8 @@ async fn status(server: &Server) -> Value {
 }
 
 async fn post_raw(server: &Server, auth: Option<&str>, content_type: &str, body: &str) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new()
-        .post(server.url("/api/v1/status"))
-        .header("content-type", content_type)
-        .body(body.to_string());
+    let mut req =
+        reqwest::Client::new().post(server.url("/api/v1/status")).header("content-type", content_type).body(body.to_string());
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
@@ -36,12 +34,7 @@ async fn get_status_has_an_etag_equal_to_the_version() {
     let ids: Vec<&str> = body["components"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["host.disk", "host.memory", "host.load"]);
 
-    let res = reqwest::Client::new()
-        .get(server.url("/api/v1/status"))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let res = reqwest::Client::new().get(server.url("/api/v1/status")).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
 }
 
@@ -64,12 +57,7 @@ async fn the_override_sets_and_clears_with_new_versions() {
     let again: Value = server.set_override("major_outage", "Database unreachable").await.json().await.unwrap();
     assert_eq!(again["version"], v0 + 1);
 
-    let res = reqwest::Client::new()
-        .delete(server.url("/api/v1/status"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let res = reqwest::Client::new().delete(server.url("/api/v1/status")).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let cleared: Value = res.json().await.unwrap();
     assert_eq!(cleared["version"], v0 + 2);
@@ -85,15 +73,57 @@ async fn rejected_requests_say_why_and_change_nothing() {
     let json = "application/json";
     let cases: Vec<(Option<&str>, &str, String, StatusCode, &str)> = vec![
         (None, json, r#"{"level":"major_outage","message":"x"}"#.into(), StatusCode::UNAUTHORIZED, "missing Authorization"),
-        (Some("Bearer wrong-token-wrong-token!"), json, r#"{"level":"major_outage","message":"x"}"#.into(), StatusCode::UNAUTHORIZED, "invalid token"),
-        (Some("Basic abc"), json, r#"{"level":"major_outage","message":"x"}"#.into(), StatusCode::UNAUTHORIZED, "missing Authorization"),
+        (
+            Some("Bearer wrong-token-wrong-token!"),
+            json,
+            r#"{"level":"major_outage","message":"x"}"#.into(),
+            StatusCode::UNAUTHORIZED,
+            "invalid token",
+        ),
+        (
+            Some("Basic abc"),
+            json,
+            r#"{"level":"major_outage","message":"x"}"#.into(),
+            StatusCode::UNAUTHORIZED,
+            "missing Authorization",
+        ),
         (Some(&bearer), json, "{\"level\": ".into(), StatusCode::BAD_REQUEST, "invalid JSON body"),
         (Some(&bearer), json, r#"{"level":"major_outage"}"#.into(), StatusCode::BAD_REQUEST, "missing field `message`"),
-        (Some(&bearer), json, r#"{"level":"major_outage","message":"x","colour":"red"}"#.into(), StatusCode::BAD_REQUEST, "unknown field"),
-        (Some(&bearer), json, r#"{"level":"on_fire","message":"x"}"#.into(), StatusCode::UNPROCESSABLE_ENTITY, "unknown level \"on_fire\""),
-        (Some(&bearer), json, r#"{"level":"major_outage","message":"   "}"#.into(), StatusCode::UNPROCESSABLE_ENTITY, "must not be empty"),
-        (Some(&bearer), json, format!(r#"{{"level":"major_outage","message":"{}"}}"#, "a".repeat(501)), StatusCode::UNPROCESSABLE_ENTITY, "at most 500"),
-        (Some(&bearer), "text/plain", r#"{"level":"major_outage","message":"x"}"#.into(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type"),
+        (
+            Some(&bearer),
+            json,
+            r#"{"level":"major_outage","message":"x","colour":"red"}"#.into(),
+            StatusCode::BAD_REQUEST,
+            "unknown field",
+        ),
+        (
+            Some(&bearer),
+            json,
+            r#"{"level":"on_fire","message":"x"}"#.into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown level \"on_fire\"",
+        ),
+        (
+            Some(&bearer),
+            json,
+            r#"{"level":"major_outage","message":"   "}"#.into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "must not be empty",
+        ),
+        (
+            Some(&bearer),
+            json,
+            format!(r#"{{"level":"major_outage","message":"{}"}}"#, "a".repeat(501)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "at most 500",
+        ),
+        (
+            Some(&bearer),
+            "text/plain",
+            r#"{"level":"major_outage","message":"x"}"#.into(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type",
+        ),
     ];
     for (auth, ct, body, code, needle) in cases {
         let (got, err) = post_raw(&server, auth, ct, &body).await;
@@ -111,7 +141,9 @@ async fn rejected_requests_say_why_and_change_nothing() {
 async fn without_a_token_the_operator_api_is_disabled() {
     let server = Server::start_without_token(&[]).await;
     let before = status(&server).await;
-    let (code, err) = post_raw(&server, Some("Bearer anything-at-all-here"), "application/json", r#"{"level":"major_outage","message":"x"}"#).await;
+    let (code, err) =
+        post_raw(&server, Some("Bearer anything-at-all-here"), "application/json", r#"{"level":"major_outage","message":"x"}"#)
+            .await;
     assert_eq!(code, StatusCode::FORBIDDEN);
     assert!(err["error"].as_str().unwrap().contains("disabled"), "{err}");
     assert_eq!(status(&server).await, before);
@@ -254,9 +286,8 @@ async fn schedule(server: &Server, body: Value) -> (StatusCode, Value) {
 async fn maintenance_windows_start_and_end_on_time_and_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
-    let level_of = |s: &Value, id: &str| {
-        s["components"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["level"].clone()
-    };
+    let level_of =
+        |s: &Value, id: &str| s["components"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["level"].clone();
     // Starts within two seconds (whole seconds), lasts two seconds.
     let (code, w) = schedule(
         &server,
@@ -293,9 +324,11 @@ async fn maintenance_windows_start_and_end_on_time_and_survive_a_restart() {
     let listed: Value = reqwest::get(again.url("/api/v1/maintenance")).await.unwrap().json().await.unwrap();
     assert_eq!(listed["maintenance"][0]["title"], "Later");
     let id = later["id"].as_i64().unwrap();
-    let res = reqwest::Client::new().delete(again.url(&format!("/api/v1/maintenance/{id}"))).bearer_auth(TOKEN).send().await.unwrap();
+    let res =
+        reqwest::Client::new().delete(again.url(&format!("/api/v1/maintenance/{id}"))).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let res = reqwest::Client::new().delete(again.url(&format!("/api/v1/maintenance/{id}"))).bearer_auth(TOKEN).send().await.unwrap();
+    let res =
+        reqwest::Client::new().delete(again.url(&format!("/api/v1/maintenance/{id}"))).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(res.status(), 404);
     let listed: Value = reqwest::get(again.url("/api/v1/maintenance")).await.unwrap().json().await.unwrap();
     assert!(listed["maintenance"].as_array().unwrap().is_empty());
@@ -323,7 +356,8 @@ async fn bad_maintenance_requests_name_the_field_and_store_nothing() {
     }
     let (_, err) = schedule(&server, ok("components", serde_json::json!(["mainframe"]))).await;
     assert!(err["error"].as_str().unwrap().contains("unknown components: mainframe"), "{err}");
-    let res = reqwest::Client::new().post(server.url("/api/v1/maintenance")).json(&ok("title", Value::from("y"))).send().await.unwrap();
+    let res =
+        reqwest::Client::new().post(server.url("/api/v1/maintenance")).json(&ok("title", Value::from("y"))).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let listed: Value = reqwest::get(server.url("/api/v1/maintenance")).await.unwrap().json().await.unwrap();
     assert!(listed["maintenance"].as_array().unwrap().is_empty(), "nothing was stored");
@@ -341,14 +375,24 @@ async fn the_maintenance_cli_schedules_lists_and_cancels() {
         async move { cmd.output().await.unwrap() }
     };
     let (starts, ends) = (rfc3339_in(3_600_000), rfc3339_in(7_200_000));
-    let out = cli(&["add", "--title", "Kernel update", "--starts", &starts, "--ends", &ends, "--component", "host.load"], Some(TOKEN)).await;
+    let out =
+        cli(&["add", "--title", "Kernel update", "--starts", &starts, "--ends", &ends, "--component", "host.load"], Some(TOKEN))
+            .await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("scheduled #1: Kernel update"));
     let out = cli(&["list"], None).await;
-    assert!(String::from_utf8_lossy(&out.stdout).contains("#1 scheduled: Kernel update"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("#1 scheduled: Kernel update"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let out = cli(&["add", "--title", "x", "--starts", "soon", "--ends", &ends, "--component", "host.load"], Some(TOKEN)).await;
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("starts_at: \"soon\" is not a time"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("starts_at: \"soon\" is not a time"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = cli(&["cancel", "1"], None).await;
     assert!(String::from_utf8_lossy(&out.stderr).contains("STATUSCAST_ADMIN_TOKEN"));
     let out = cli(&["cancel", "1"], Some(TOKEN)).await;

@@ -432,7 +432,10 @@ async fn failures_during_a_maintenance_window_are_not_downtime() {
     let totals = || async {
         let h: Value = reqwest::get(server.url("/api/v1/history/db?span=minute&days=1")).await.unwrap().json().await.unwrap();
         let b = h["buckets"].as_array().unwrap().clone();
-        (b.iter().map(|x| x["samples"].as_i64().unwrap()).sum::<i64>(), b.iter().map(|x| x["operational"].as_i64().unwrap()).sum::<i64>())
+        (
+            b.iter().map(|x| x["samples"].as_i64().unwrap()).sum::<i64>(),
+            b.iter().map(|x| x["operational"].as_i64().unwrap()).sum::<i64>(),
+        )
     };
     tokio::time::sleep(Duration::from_millis(600)).await; // results from before the window are written
     let (s0, o0) = totals().await;

@@ -15,7 +15,6 @@ async fn status(server: &Server) -> Value {
     reqwest::get(server.url("/api/v1/status")).await.unwrap().json().await.unwrap()
 }
 
-
 #[tokio::test]
 async fn an_incident_reaches_a_stream_at_once_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -41,7 +40,12 @@ async fn an_incident_reaches_a_stream_at_once_and_survives_a_restart() {
     assert_eq!(pushed["message"], "Checkout <errors>");
 
     let id = incident["id"].as_i64().unwrap();
-    let (code, updated) = post(&server, &format!("/api/v1/incidents/{id}/updates"), json!({ "status": "monitoring", "message": "Fix deployed.", "impact": "minor" })).await;
+    let (code, updated) = post(
+        &server,
+        &format!("/api/v1/incidents/{id}/updates"),
+        json!({ "status": "monitoring", "message": "Fix deployed.", "impact": "minor" }),
+    )
+    .await;
     assert_eq!(code, StatusCode::OK, "{updated}");
     assert_eq!(updated["updates"].as_array().unwrap().len(), 2);
     assert_eq!(status(&server).await["level"], "degraded_performance", "impact lowered to minor");
@@ -57,13 +61,15 @@ async fn an_incident_reaches_a_stream_at_once_and_survives_a_restart() {
     drop(server);
 
     let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
-    let history: Value = reqwest::get(server.url("/api/v1/history/host.disk?span=minute&days=1")).await.unwrap().json().await.unwrap();
+    let history: Value =
+        reqwest::get(server.url("/api/v1/history/host.disk?span=minute&days=1")).await.unwrap().json().await.unwrap();
     assert!(history["buckets"][0]["samples"].as_i64().unwrap() >= 1, "check history kept: {history}");
     let after = status(&server).await;
     assert_eq!(after["incidents"][0]["status"], "monitoring", "{after}");
     assert_eq!(after["incidents"][0]["updates"][1]["message"], "Looking into it.");
     assert!(after["version"].as_u64().unwrap() > version, "versions never go back");
-    let (code, _) = post(&server, &format!("/api/v1/incidents/{id}/updates"), json!({ "status": "resolved", "message": "All good." })).await;
+    let (code, _) =
+        post(&server, &format!("/api/v1/incidents/{id}/updates"), json!({ "status": "resolved", "message": "All good." })).await;
     assert_eq!(code, StatusCode::OK);
     let now = status(&server).await;
     assert!(now["incidents"].is_null(), "resolved incidents leave the snapshot: {now}");
@@ -71,8 +77,12 @@ async fn an_incident_reaches_a_stream_at_once_and_survives_a_restart() {
     let history = reqwest::get(server.url("/history")).await.unwrap().text().await.unwrap();
     assert!(history.contains("Checkout &lt;errors&gt;") && !history.contains("Checkout <errors>"), "escaped in the history page");
     assert!(history.contains("All good."));
-    let (code, err) = post(&server, &format!("/api/v1/incidents/{id}/updates"), json!({ "status": "monitoring", "message": "again" })).await;
-    assert_eq!((code, err["error"].as_str().unwrap()), (StatusCode::CONFLICT, format!("incident {id} is resolved; it takes no more updates").as_str()));
+    let (code, err) =
+        post(&server, &format!("/api/v1/incidents/{id}/updates"), json!({ "status": "monitoring", "message": "again" })).await;
+    assert_eq!(
+        (code, err["error"].as_str().unwrap()),
+        (StatusCode::CONFLICT, format!("incident {id} is resolved; it takes no more updates").as_str())
+    );
 }
 
 #[tokio::test]
@@ -107,7 +117,13 @@ async fn bad_incident_requests_name_the_field_and_store_nothing() {
     assert_eq!(code, StatusCode::BAD_REQUEST);
     let res = reqwest::Client::new().post(server.url("/api/v1/incidents")).json(&base).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = reqwest::Client::new().post(server.url("/api/v1/incidents")).bearer_auth("wrong-token-0123456789").json(&base).send().await.unwrap();
+    let res = reqwest::Client::new()
+        .post(server.url("/api/v1/incidents"))
+        .bearer_auth("wrong-token-0123456789")
+        .json(&base)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let all: Value = reqwest::get(server.url("/api/v1/incidents")).await.unwrap().json().await.unwrap();
     assert!(all["incidents"].as_array().unwrap().is_empty(), "nothing was stored: {all}");
@@ -123,7 +139,8 @@ async fn the_incident_cli_opens_updates_resolves_and_lists() {
         async move { cmd.output().await.unwrap() }
     };
     let text = |o: &std::process::Output| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    let out = cli(&["open", "--title", "Slow logins", "--impact", "minor", "--component", "host.memory", "--message", "Looking"]).await;
+    let out =
+        cli(&["open", "--title", "Slow logins", "--impact", "minor", "--component", "host.memory", "--message", "Looking"]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("#1 [investigating] Slow logins (impact minor; host.memory)"), "{}", text(&out));
     assert_eq!(status(&server).await["incidents"][0]["title"], "Slow logins");
@@ -187,7 +204,14 @@ async fn the_admin_area_needs_a_session_a_csrf_token_and_the_same_origin() {
     let server = Server::start(&["--admin-password", PASSWORD]).await;
     let mut admin = Admin::new();
     let incident = |csrf: &str| {
-        vec![("csrf", csrf.to_string()), ("title", "From the form".into()), ("impact", "minor".into()), ("status", "investigating".into()), ("components", "host.load".into()), ("message", "Typed <b>in</b> a browser".into())]
+        vec![
+            ("csrf", csrf.to_string()),
+            ("title", "From the form".into()),
+            ("impact", "minor".into()),
+            ("status", "investigating".into()),
+            ("components", "host.load".into()),
+            ("message", "Typed <b>in</b> a browser".into()),
+        ]
     };
 
     // Without a session: the login form (never cached, never framed), and posts are refused.
@@ -279,7 +303,12 @@ async fn failed_logins_are_throttled_and_the_area_is_off_without_secrets() {
 async fn the_status_page_shows_90_day_bars_and_upcoming_maintenance() {
     let server = Server::start(&[]).await;
     let (starts_at, ends_at) = (common::rfc3339_in(7_200_000), common::rfc3339_in(10_800_000));
-    let (code, _) = post(&server, "/api/v1/maintenance", json!({ "title": "Kernel <update>", "starts_at": starts_at, "ends_at": ends_at, "components": ["host.load"] })).await;
+    let (code, _) = post(
+        &server,
+        "/api/v1/maintenance",
+        json!({ "title": "Kernel <update>", "starts_at": starts_at, "ends_at": ends_at, "components": ["host.load"] }),
+    )
+    .await;
     assert_eq!(code, StatusCode::CREATED);
     // The history is rendered two seconds after start (the first results written by then).
     let ready = common::eventually(Duration::from_secs(5), || async {
@@ -317,7 +346,8 @@ async fn a_restart_keeps_operators_logged_in() {
 async fn sigkill_during_incident_updates_loses_no_acknowledged_update() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
-    let (code, incident) = post(&server, "/api/v1/incidents", json!({ "title": "Crash test", "impact": "minor", "message": "update 0" })).await;
+    let (code, incident) =
+        post(&server, "/api/v1/incidents", json!({ "title": "Crash test", "impact": "minor", "message": "update 0" })).await;
     assert_eq!(code, StatusCode::CREATED);
     let id = incident["id"].as_i64().unwrap();
     let pid = server.pid();
@@ -382,15 +412,20 @@ async fn concurrent_incidents_all_reach_the_snapshot() {
 async fn the_incident_history_pages_back_25_at_a_time() {
     let server = Server::start(&[]).await;
     for i in 0..27 {
-        let (code, _) = post(&server, "/api/v1/incidents", json!({ "title": format!("old {i}"), "impact": "none", "status": "resolved", "message": "done" })).await;
+        let (code, _) = post(
+            &server,
+            "/api/v1/incidents",
+            json!({ "title": format!("old {i}"), "impact": "none", "status": "resolved", "message": "done" }),
+        )
+        .await;
         assert_eq!(code, StatusCode::CREATED);
     }
     let first = reqwest::get(server.url("/history")).await.unwrap().text().await.unwrap();
-    assert_eq!(first.matches("<article class=\"incident").count(), 25);
+    assert_eq!(first.matches("class=\"incident impact-").count(), 25);
     assert!(first.contains(">old 26<") && !first.contains(">old 1<"), "newest first");
     let at = first.find("/history?before=").expect("a link to older incidents");
     let href: String = first[at..].chars().take_while(|c| *c != '"').collect::<String>().replace("&amp;", "&");
     let older = reqwest::get(server.url(&href)).await.unwrap().text().await.unwrap();
-    assert_eq!(older.matches("<article class=\"incident").count(), 2, "{href}");
+    assert_eq!(older.matches("class=\"incident impact-").count(), 2, "{href}");
     assert!(older.contains(">old 1<") && older.contains(">old 0<") && !older.contains("/history?before="));
 }

@@ -62,11 +62,7 @@ async fn last_event_id_that_is_current_gets_no_resend_but_later_changes() {
     let version = server.version().await;
     let v = version.to_string();
     let mut sse = SseReader::new(connect(&server, "/connect_to_sse", &[("last-event-id", &v)]).await);
-    assert!(
-        sse.next_event(Duration::from_millis(800)).await.is_none(),
-        "no resend for a current client: {}",
-        sse.raw
-    );
+    assert!(sse.next_event(Duration::from_millis(800)).await.is_none(), "no resend for a current client: {}", sse.raw);
     assert!(sse.raw.starts_with("retry: "), "{}", sse.raw);
 
     assert_eq!(server.set_override("partial_outage", "db slow").await.status(), 200);
@@ -135,7 +131,10 @@ async fn multi_line_and_hostile_messages_cannot_break_the_framing() {
     assert_eq!(e.data_lines, 1, "JSON keeps the payload on one data line");
     assert_eq!(snapshot_of(&e)["message"], hostile, "the message arrives intact");
     for line in sse.raw.lines() {
-        assert!(!line.starts_with("event: evil") && !line.starts_with("id: 999") && !line.starts_with("data: injected"), "{line}");
+        assert!(
+            !line.starts_with("event: evil") && !line.starts_with("id: 999") && !line.starts_with("data: injected"),
+            "{line}"
+        );
     }
 }
 
@@ -144,10 +143,7 @@ async fn a_stalled_reader_never_delays_the_others() {
     let server = Server::start(&[]).await;
     // A client that sends its request and then never reads a byte.
     let mut stalled = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
-    stalled
-        .write_all(b"GET /connect_to_sse HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-        .await
-        .unwrap();
+    stalled.write_all(b"GET /connect_to_sse HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n").await.unwrap();
     let mut healthy = SseReader::new(connect(&server, "/connect_to_sse", &[]).await);
     healthy.next_event(WAIT).await.unwrap();
 
@@ -218,10 +214,7 @@ async fn a_stalled_reader_is_dropped_after_the_stall_timeout() {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stalled = socket.connect(server.addr.parse().unwrap()).await.unwrap();
-    stalled
-        .write_all(b"GET /connect_to_sse HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
+    stalled.write_all(b"GET /connect_to_sse HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let mut healthy = SseReader::new(connect(&server, "/connect_to_sse", &[]).await);
     healthy.next_event(WAIT).await.unwrap();
     assert!(eventually(WAIT, || async { server.open_streams().await == 2 }).await);

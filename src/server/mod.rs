@@ -1,35 +1,21 @@
 //! Everything that runs only on the server (`ssr` feature).
 
-pub mod admin;
-pub mod api;
 pub mod checks;
-pub mod cli;
-pub mod config;
-pub mod conn;
-pub mod engine;
-pub mod host;
-pub mod hub;
-pub mod listener;
-pub mod maintenance;
-pub mod operator;
-pub mod pages;
-pub mod persist;
-pub mod sse;
+pub mod clock;
+pub mod domain;
+pub mod http;
+pub mod secret;
+pub mod settings;
 pub mod store;
-pub mod time;
-pub mod uptime;
+pub mod stream;
 
-use crate::app::shell;
 use axum::extract::FromRef;
-use axum::routing::{get, post};
-use axum::Router;
-use config::{ServeArgs, Settings};
-use engine::Engine;
-use hub::Hub;
+use domain::engine::Engine;
 use leptos::prelude::*;
+use settings::{ServeArgs, Settings};
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::compression::CompressionLayer;
+use stream::hub::Hub;
 
 /// Shared by every handler and, through Leptos context, by server-side rendering.
 #[derive(Clone)]
@@ -41,9 +27,9 @@ pub struct AppState {
     /// The running checks (from statuscast.toml, or the embedded default).
     pub checks: Arc<checks::reload::Checks>,
     /// The status page's uptime bars and response-time charts, rendered once a minute.
-    pub history: Arc<uptime::HistoryCache>,
+    pub history: Arc<http::uptime::HistoryCache>,
     /// Failed admin logins per client address.
-    pub login_throttle: Arc<admin::session::LoginThrottle>,
+    pub login_throttle: Arc<http::admin::session::LoginThrottle>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -52,25 +38,18 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The status a page is rendered with (server side): the hub's latest snapshot and the
-/// server's clock.
-pub fn current_view() -> Option<crate::status::StatusView> {
-    let state = use_context::<AppState>()?;
-    Some(crate::status::StatusView {
-        snapshot: (*state.hub.current().snapshot).clone(),
-        server_now_ms: engine::now_ms(),
-    })
-}
-
 /// Reads the runtime site settings: the Leptos.toml file if present, else environment
 /// variables and defaults. `LEPTOS_*` variables override the file either way.
-fn leptos_options(args: &ServeArgs) -> Result<LeptosOptions, String> {
+fn leptos_options(args: &ServeArgs) -> Result<LeptosOptions, ServeError> {
     let path = &args.leptos_config;
+    let site = |message: String| ServeError::Site { origin: path.display().to_string(), message };
     let conf = if path.exists() {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        leptos::config::get_config_from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        let text = std::fs::read_to_string(path).map_err(|e| site(e.to_string()))?;
+        leptos::config::get_config_from_str(&text).map_err(|e| site(e.to_string()))?
     } else {
-        get_configuration(None).map_err(|e| format!("site settings from the environment: {e}"))?.leptos_options
+        get_configuration(None)
+            .map_err(|e| ServeError::Site { origin: "the environment".into(), message: e.to_string() })?
+            .leptos_options
     };
     let mut options = conf;
     if let Some(addr) = args.addr {
@@ -98,10 +77,10 @@ fn spawn_history_pruning(store: Arc<dyn store::Store>) {
         let mut ticker = tokio::time::interval(Duration::from_secs(3600));
         loop {
             ticker.tick().await;
-            if let Err(e) = store.prune_sessions(engine::now_ms()).await {
+            if let Err(e) = store.prune_sessions(clock::now_ms()).await {
                 tracing::error!("pruning expired admin sessions failed: {e}");
             }
-            match store.prune(engine::now_ms()).await {
+            match store.prune(clock::now_ms()).await {
                 Ok(n) if n > 0 => tracing::info!("history: pruned {n} rows past retention"),
                 Ok(_) => {}
                 Err(e) => tracing::error!("history pruning failed: {e}"),
@@ -124,49 +103,6 @@ fn spawn_detail_flush(engine: Arc<Engine>, every: Duration) {
     });
 }
 
-/// A form's address reloaded or bookmarked (a GET): back to the dashboard.
-async fn to_dashboard() -> axum::response::Response {
-    admin::see_other("/admin")
-}
-
-pub fn router(state: AppState) -> Router {
-    // Leptos renders on tokio (leptos_routes would do this; the routes here are plain axum).
-    let _ = any_spawner::Executor::init_tokio();
-    let context = {
-        let state = state.clone();
-        move || provide_context(state.clone())
-    };
-    // Compression for pages and assets; tower-http's default predicate never compresses
-    // text/event-stream, and the SSE route is added after the layer so it is not wrapped.
-    let app = Router::new()
-        .route(
-            "/api/v1/status",
-            get(api::get_status).post(api::set_override).delete(api::clear_override),
-        )
-        .route("/api/v1/heartbeat/{component}", post(api::heartbeat))
-        .route("/api/v1/history/{component}", get(api::history))
-        .route("/api/v1/maintenance", get(api::list_maintenance).post(api::add_maintenance))
-        .route("/api/v1/maintenance/{id}", axum::routing::delete(api::cancel_maintenance))
-        .route("/api/v1/incidents", get(api::list_incidents).post(api::open_incident))
-        .route("/api/v1/incidents/{id}", get(api::get_incident))
-        .route("/api/v1/incidents/{id}/updates", post(api::update_incident))
-        .route("/metrics", get(api::metrics))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/", get(pages::page))
-        .route("/history", get(pages::page))
-        .route("/admin", get(pages::page))
-        .route("/admin/login", post(admin::login).get(to_dashboard))
-        .route("/admin/logout", post(admin::logout).get(to_dashboard))
-        .route("/admin/incidents", post(admin::open_incident).get(to_dashboard))
-        .route("/admin/incidents/{id}/updates", post(admin::update_incident).get(to_dashboard))
-        .route("/admin/maintenance", post(admin::schedule_maintenance).get(to_dashboard))
-        .route("/admin/maintenance/{id}/cancel", post(admin::cancel_maintenance).get(to_dashboard))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
-        .layer(CompressionLayer::new())
-        .route("/connect_to_sse", get(sse::connect_to_sse));
-    app.with_state(state)
-}
-
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -182,37 +118,49 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// Why `statuscast serve` (or `check-config`) could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    #[error("site settings from {origin}: {message}")]
+    Site { origin: String, message: String },
+    #[error(transparent)]
+    Config(#[from] checks::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Engine(#[from] domain::engine::EngineError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+}
+
 /// `statuscast check-config`.
-pub fn check_config(path: &std::path::Path) -> Result<(), String> {
-    let config = checks::config::load(path).map_err(|e| e.to_string())?;
-    println!(
-        "{}: ok: {} components, {} checks",
-        path.display(),
-        config.components.len(),
-        config.check_count()
-    );
+pub fn check_config(path: &std::path::Path) -> Result<(), ServeError> {
+    let config = checks::config::load(path)?;
+    println!("{}: ok: {} components, {} checks", path.display(), config.components.len(), config.check_count());
     Ok(())
 }
 
 /// `statuscast serve`.
-pub async fn serve(args: ServeArgs) -> Result<(), String> {
+pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let settings = Arc::new(args.settings()?);
     let leptos_options = leptos_options(&args)?;
     // A configuration file that exists must be valid; none means the embedded default (the
     // host). A file created later is picked up like any change.
     let config = if args.config.exists() {
-        checks::config::load(&args.config).map_err(|e| e.to_string())?
+        checks::config::load(&args.config)?
     } else {
         checks::config::embedded_default(settings.host_interval, &settings.thresholds)
     };
     let store: Arc<dyn store::Store> = Arc::new(store::SqliteStore::open(&settings.data_dir).await?);
     let persisted = store.load_state().await?;
-    let hub = Hub::new(crate::status::Snapshot::unknown());
+    let hub = Hub::new(crate::model::Snapshot::unknown());
     let engine = Arc::new(Engine::new(store, persisted, hub.clone()));
     // The first page served already shows real results (each check's first run, within 2 s).
     let checks = checks::reload::Checks::start(args.config.clone(), config, engine.clone(), settings.data_dir.clone()).await;
     engine.flush_details().await?;
-    engine.set_maintenance(engine.store().current_maintenance(engine::now_ms()).await?).await?;
+    engine.set_maintenance(engine.store().current_maintenance(clock::now_ms()).await?).await?;
     engine.set_incidents(engine.store().active_incidents().await?).await?;
     spawn_maintenance_clock(engine.clone());
     spawn_detail_flush(engine.clone(), settings.detail_refresh);
@@ -221,17 +169,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
 
     let addr = leptos_options.site_addr;
     // Rendered in the background (a large history takes a few hundred ms), not before listening.
-    let history = Arc::new(uptime::HistoryCache::default());
+    let history = Arc::new(http::uptime::HistoryCache::default());
     history.clone().spawn(engine.clone());
-    let login_throttle = Arc::new(admin::session::LoginThrottle::default());
-    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, login_throttle };
+    let login_throttle = Arc::new(http::admin::session::LoginThrottle::default());
+    let state =
+        AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, login_throttle };
     let state_for_conns = state.clone();
-    let app = router(state);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let listener = listener::GuardedListener::new(listener, settings.stall_timeout, settings.send_buffer);
+    let app = http::router(state);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
+    let local = listener.local_addr().map_err(|source| ServeError::Listen { addr, source })?;
+    let listener = stream::listener::GuardedListener::new(listener, settings.stall_timeout, settings.send_buffer);
     println!("listening on http://{local}");
     tracing::info!(
         "statuscast {} serving http://{local} (data: {}, operator API {})",
@@ -248,7 +195,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             hub.shutdown();
         }
     };
-    conn::serve(listener, app, state_for_conns, stop).await;
+    stream::conn::serve(listener, app, state_for_conns, stop).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -15,16 +15,26 @@ pub const TOKEN: &str = "test-token-0123456789abcdef";
 /// (a busy CI machine) cannot change levels or versions under a test. Tests that exercise
 /// host health pass their own flags after these (a later flag wins).
 pub const STEADY_HOST: &[&str] = &[
-    "--host-interval", "1h",
-    "--disk-degraded-pct", "0", "--disk-outage-pct", "0",
-    "--memory-degraded-pct", "0", "--memory-outage-pct", "0",
-    "--load-degraded", "1000000", "--load-outage", "1000000",
+    "--host-interval",
+    "1h",
+    "--disk-degraded-pct",
+    "0",
+    "--disk-outage-pct",
+    "0",
+    "--memory-degraded-pct",
+    "0",
+    "--memory-outage-pct",
+    "0",
+    "--load-degraded",
+    "1000000",
+    "--load-outage",
+    "1000000",
 ];
 
 /// The time `ms_from_now` from now (negative: past), in whole seconds, as the API takes it.
 pub fn rfc3339_in(ms_from_now: i64) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    statuscast::server::time::rfc3339((now + ms_from_now).div_euclid(1000) * 1000)
+    statuscast::server::clock::rfc3339((now + ms_from_now).div_euclid(1000) * 1000)
 }
 
 /// POSTs `body` as JSON with the operator token; the status and the JSON answer.
@@ -102,10 +112,7 @@ impl Server {
             .expect("server printed its address in time")
             .unwrap()
             .expect("server printed a line");
-        let base = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+        let base = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let addr = base.trim_start_matches("http://").to_string();
@@ -126,10 +133,8 @@ impl Server {
         let pid = child.id().unwrap() as i32;
         let start = Instant::now();
         unsafe { libc::kill(pid, libc::SIGTERM) };
-        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-            .await
-            .expect("server exited within 10 s")
-            .unwrap();
+        let status =
+            tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("server exited within 10 s").unwrap();
         (start.elapsed(), status)
     }
 

@@ -1,7 +1,7 @@
 //! Reads a certificate's expiry (`notAfter`) from its DER bytes: just enough of X.509 to walk
 //! to the validity field.
 
-use crate::server::time::days_from_civil;
+use crate::server::clock::days_from_civil;
 
 /// One DER element: (tag, contents, what follows).
 fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
@@ -72,7 +72,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (key, cert) = (dir.path().join("k.pem"), dir.path().join("c.der"));
         let status = std::process::Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3", "-subj", "/CN=localhost", "-outform", "DER", "-keyout"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "3",
+                "-subj",
+                "/CN=localhost",
+                "-outform",
+                "DER",
+                "-keyout",
+            ])
             .arg(&key)
             .arg("-out")
             .arg(&cert)

@@ -3,8 +3,8 @@
 //! Errors name the file, line, column and field, as in
 //! `statuscast.toml:14:9: component[0].check[2].timeout: expected a duration like "5s"`.
 
-use crate::server::config::parse_duration;
-use crate::status::Level;
+use crate::model::Level;
+use crate::server::settings::parse_duration;
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
@@ -17,9 +17,7 @@ pub struct Dur(pub Duration);
 
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a duration like \"5s\"")
-        })?;
+        let s = String::deserialize(d).map_err(|_| serde::de::Error::custom("expected a duration like \"5s\""))?;
         parse_duration(&s).map(Dur).map_err(serde::de::Error::custom)
     }
 }
@@ -137,6 +135,8 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
+impl std::error::Error for ConfigError {}
+
 /// 1-based line and column of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -161,11 +161,11 @@ impl Config {
 
 /// The embedded default, without a config file: the host statuscast runs on, as three
 /// components (disk space of the data directory, memory, CPU load).
-pub fn embedded_default(interval: Duration, thresholds: &crate::server::host::HostThresholds) -> Config {
+pub fn embedded_default(interval: Duration, thresholds: &crate::server::checks::kinds::host::HostThresholds) -> Config {
     let component = |id: &str, name: &str, measure| ComponentSpec {
         id: id.into(),
         name: name.into(),
-        group: Some(crate::server::host::GROUP.into()),
+        group: Some(crate::server::checks::kinds::host::GROUP.into()),
         checks: vec![CheckSpec {
             id: format!("{id}/0"),
             interval,
@@ -263,7 +263,7 @@ pub enum Probe {
         args: Vec<String>,
     },
     Host {
-        thresholds: crate::server::host::HostThresholds,
+        thresholds: crate::server::checks::kinds::host::HostThresholds,
         path: Option<String>,
         measure: HostMeasure,
     },
@@ -273,10 +273,7 @@ pub enum Probe {
     },
 }
 
-fn validate(
-    file: File,
-    err: &dyn Fn(Range<usize>, String, String) -> ConfigError,
-) -> Result<Vec<ComponentSpec>, ConfigError> {
+fn validate(file: File, err: &dyn Fn(Range<usize>, String, String) -> ConfigError) -> Result<Vec<ComponentSpec>, ConfigError> {
     let mut ids = HashSet::new();
     let mut out = Vec::new();
     for (ci, spanned) in file.components.into_iter().enumerate() {
@@ -420,8 +417,8 @@ fn validate_check(
             Probe::Command { program, args: argv }
         }
         Kind::Host => {
-            let d = crate::server::host::HostThresholds::default();
-            let thresholds = crate::server::host::HostThresholds {
+            let d = crate::server::checks::kinds::host::HostThresholds::default();
+            let thresholds = crate::server::checks::kinds::host::HostThresholds {
                 disk_degraded_pct: k.disk_degraded_pct.unwrap_or(d.disk_degraded_pct),
                 disk_outage_pct: k.disk_outage_pct.unwrap_or(d.disk_outage_pct),
                 memory_degraded_pct: k.memory_degraded_pct.unwrap_or(d.memory_degraded_pct),
@@ -513,7 +510,9 @@ token = "0123456789abcdef-backup"
         assert_eq!((http.interval, http.timeout), (Duration::from_secs(10), Duration::from_secs(2)));
         assert_eq!((http.failure_threshold, http.success_threshold), (3, 1));
         assert_eq!(http.jitter, Duration::from_secs(1));
-        assert!(matches!(&http.probe, Probe::Http { method, expect_status, .. } if method == "GET" && expect_status == &[200, 204]));
+        assert!(
+            matches!(&http.probe, Probe::Http { method, expect_status, .. } if method == "GET" && expect_status == &[200, 204])
+        );
         let tcp = &cs[0].checks[1];
         assert_eq!((tcp.interval, tcp.timeout), (Duration::from_secs(30), Duration::from_secs(10)));
         assert!(matches!(&cs[1].checks[0].probe, Probe::Heartbeat { period, .. } if *period == Duration::from_secs(26 * 3600)));
@@ -525,32 +524,45 @@ token = "0123456789abcdef-backup"
         let e = parse("statuscast.toml", &text).unwrap_err();
         assert_eq!((e.line, e.column), (14, 11), "{e}");
         assert_eq!(e.field, "component[0].check[0].timeout");
-        assert_eq!(e.to_string(), "statuscast.toml:14:11: component[0].check[0].timeout: expected a duration like \"15s\" or \"500ms\", got \"soon\"");
+        assert_eq!(
+            e.to_string(),
+            "statuscast.toml:14:11: component[0].check[0].timeout: expected a duration like \"15s\" or \"500ms\", got \"soon\""
+        );
         let e = err(&GOOD.replace("timeout = \"2s\"", "timeout = 5"));
         assert!(e.contains("component[0].check[0].timeout: expected a duration like \"5s\""), "{e}");
     }
 
     #[test]
     fn mistakes_are_named() {
-        assert!(err(&GOOD.replace("kind = \"tcp\"", "kind = \"ping\"")).contains("component[0].check[1].kind: unknown variant `ping`"));
+        assert!(err(&GOOD.replace("kind = \"tcp\"", "kind = \"ping\""))
+            .contains("component[0].check[1].kind: unknown variant `ping`"));
         assert!(err(&GOOD.replace("body_contains", "body_contain")).contains("unknown field `body_contain`"));
-        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "address = \"db\"")).contains("component[0].check[1].address: \"db\" is not host:port"));
-        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "")).contains("component[0].check[1].address: is required for kind = \"tcp\""));
-        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "address = \"a:1\"\nurl = \"http://x.example/\"")).contains("url: does not apply to kind = \"tcp\""));
-        assert!(err(&GOOD.replace("id = \"backup\"", "id = \"api\"")).contains("component[1].id: \"api\" is used by another component"));
+        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "address = \"db\""))
+            .contains("component[0].check[1].address: \"db\" is not host:port"));
+        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", ""))
+            .contains("component[0].check[1].address: is required for kind = \"tcp\""));
+        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "address = \"a:1\"\nurl = \"http://x.example/\""))
+            .contains("url: does not apply to kind = \"tcp\""));
+        assert!(err(&GOOD.replace("id = \"backup\"", "id = \"api\""))
+            .contains("component[1].id: \"api\" is used by another component"));
         assert!(err(&GOOD.replace("timeout = \"2s\"", "timeout = \"20s\"")).contains("longer than the interval"));
-        assert!(err(&GOOD.replace("failure_threshold = 3", "failure_threshold = 0")).contains("failure_threshold: must be at least 1"));
-        assert!(err(&GOOD.replace("body_contains = \"ok\"", "body_regex = \"(\"")).contains("body_regex: invalid regular expression"));
+        assert!(err(&GOOD.replace("failure_threshold = 3", "failure_threshold = 0"))
+            .contains("failure_threshold: must be at least 1"));
+        assert!(
+            err(&GOOD.replace("body_contains = \"ok\"", "body_regex = \"(\"")).contains("body_regex: invalid regular expression")
+        );
         assert!(err("[[component]]\nid = \"x\"\nname = \"X\"\n").contains("component[0].check: a component needs at least one"));
-        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "address = \"a:1\"\nmeasure = \"disk\"")).contains("measure: does not apply to kind = \"tcp\""));
-        assert!(err(&GOOD.replace("kind = \"tcp\"\naddress = \"127.0.0.1:5432\"", "kind = \"host\"\nmeasure = \"cpu\"")).contains("unknown variant `cpu`"));
+        assert!(err(&GOOD.replace("address = \"127.0.0.1:5432\"", "address = \"a:1\"\nmeasure = \"disk\""))
+            .contains("measure: does not apply to kind = \"tcp\""));
+        assert!(err(&GOOD.replace("kind = \"tcp\"\naddress = \"127.0.0.1:5432\"", "kind = \"host\"\nmeasure = \"cpu\""))
+            .contains("unknown variant `cpu`"));
         let e = err("[[component]\n");
         assert!(e.starts_with("statuscast.toml:1:"), "{e}");
     }
 
     #[test]
     fn the_embedded_default_watches_the_host_as_three_components() {
-        let c = embedded_default(Duration::from_secs(10), &crate::server::host::HostThresholds::default());
+        let c = embedded_default(Duration::from_secs(10), &crate::server::checks::kinds::host::HostThresholds::default());
         let ids: Vec<&str> = c.components.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["host.disk", "host.memory", "host.load"]);
         assert!(matches!(c.components[0].checks[0].probe, Probe::Host { measure: HostMeasure::Disk, .. }));

@@ -1,7 +1,7 @@
 //! Flap damping: a check's shown level changes only after `threshold` consecutive results
 //! at a new level (`failure_threshold` when it gets worse, `success_threshold` when better).
 
-use crate::status::Level;
+use crate::model::Level;
 
 #[derive(Clone, Debug, Default)]
 pub struct Damper {

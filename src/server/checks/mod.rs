@@ -4,6 +4,7 @@
 pub mod cert;
 pub mod config;
 pub mod damping;
+pub mod kinds;
 pub mod probe;
 pub mod reload;
 pub mod runner;

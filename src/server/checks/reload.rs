@@ -3,13 +3,24 @@
 //! new configuration that does not parse or validate leaves the running one in place and
 //! the reason is logged (with file, line, column and field) and counted in /metrics.
 
-use super::config::{self, Config};
+use super::config::{self, Config, ConfigError};
 use super::runner::Runner;
-use crate::server::engine::Engine;
+use crate::server::domain::engine::{Engine, EngineError};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
+
+/// Why a reload did not apply.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The new file is invalid; the running configuration is kept.
+    #[error(transparent)]
+    Config(ConfigError),
+    /// The new checks started, but removing the old components could not be published.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
 
 pub struct Checks {
     path: PathBuf,
@@ -56,7 +67,7 @@ impl Checks {
     }
 
     /// Reads the file again; applies it if valid and different. Returns whether it changed.
-    pub async fn reload(&self) -> Result<bool, String> {
+    pub async fn reload(&self) -> Result<bool, ReloadError> {
         let _one_at_a_time = self.reload_lock.lock().await;
         let config = match config::load(&self.path) {
             Ok(c) => c,
@@ -65,7 +76,7 @@ impl Checks {
                 self.reload_errors.fetch_add(1, Ordering::Relaxed);
                 *self.last_error.write().unwrap() = Some(msg.clone());
                 tracing::error!("configuration not reloaded, keeping the running one: {msg}");
-                return Err(msg);
+                return Err(ReloadError::Config(e));
             }
         };
         *self.last_error.write().unwrap() = None;
@@ -108,7 +119,8 @@ impl Checks {
             }
         });
         tokio::spawn(async move {
-            let stamp = |p: &PathBuf| std::fs::metadata(p).ok().map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+            let stamp =
+                |p: &PathBuf| std::fs::metadata(p).ok().map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
             let mut seen = stamp(&self.path);
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;

@@ -5,9 +5,10 @@
 use super::config::{CheckSpec, ComponentSpec, Probe};
 use super::damping::Damper;
 use super::probe::{self, Outcome};
-use crate::server::engine::{now_ms, Engine};
+use crate::model::{ComponentStatus, Level};
+use crate::server::clock::now_ms;
+use crate::server::domain::engine::Engine;
 use crate::server::store::{ResultRow, Store};
-use crate::status::{ComponentStatus, Level};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -49,10 +50,7 @@ impl Runner {
         data_dir: PathBuf,
         first_round_wait: Duration,
     ) -> Arc<Runner> {
-        let state = components
-            .iter()
-            .map(|c| c.checks.iter().map(|_| Mutex::new(CheckState::default())).collect())
-            .collect();
+        let state = components.iter().map(|c| c.checks.iter().map(|_| Mutex::new(CheckState::default())).collect()).collect();
         let http = probe::HttpClients::new();
         let history = spawn_history_writer(engine.store().clone());
         let runner = Arc::new(Runner {
@@ -164,7 +162,9 @@ impl Runner {
         let since = st.last_beat.unwrap_or(self.started);
         let age = since.elapsed();
         match (st.last_beat, age <= period) {
-            (Some(_), true) => Outcome { level: Level::Operational, reason: format!("last beat {} ago", short(age)), latency: None },
+            (Some(_), true) => {
+                Outcome { level: Level::Operational, reason: format!("last beat {} ago", short(age)), latency: None }
+            }
             (None, true) => Outcome {
                 level: Level::Operational,
                 reason: format!("waiting for the first beat (due within {})", short(period)),
@@ -191,7 +191,7 @@ impl Runner {
         for (ki, spec) in self.components[ci].checks.iter().enumerate() {
             if let Probe::Heartbeat { token: expected, period } = &spec.probe {
                 any = true;
-                if crate::server::api::same_secret(expected.as_bytes(), token.as_bytes()) {
+                if crate::server::secret::same_secret(expected.as_bytes(), token.as_bytes()) {
                     matched = true;
                     self.state[ci][ki].lock().unwrap().last_beat = Some(Instant::now());
                     let outcome = self.heartbeat_outcome(ci, ki, spec, *period);

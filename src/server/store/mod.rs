@@ -10,12 +10,15 @@
 //! uptime bars). Rollups are updated as results arrive; `prune` deletes what is past its
 //! window, so the database does not grow without bound.
 
+mod error;
+pub mod legacy;
 mod sqlite;
 
+pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
-use crate::server::persist::PersistedState;
-use crate::status::{Impact, Incident, IncidentStatus, Level, MaintenanceWindow};
+use crate::model::{Impact, Incident, IncidentStatus, Level, MaintenanceWindow, Override};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 pub const RAW_RETENTION_MS: i64 = 24 * 3_600_000;
@@ -71,7 +74,6 @@ impl Span {
     }
 }
 
-
 /// A validated new incident (see `server::operator`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewIncident {
@@ -91,13 +93,15 @@ pub struct NewUpdate {
 }
 
 /// Why an update was not written.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum UpdateRefused {
+    #[error("no such incident")]
     NotFound,
+    #[error("the incident is resolved; it takes no more updates")]
     Resolved,
-    Failed(String),
+    #[error(transparent)]
+    Failed(#[from] StoreError),
 }
-
 
 /// A validated new maintenance window (see `server::operator`).
 #[derive(Clone, Debug, PartialEq)]
@@ -115,19 +119,27 @@ pub struct StoredSession {
     pub expires_ms: i64,
 }
 
-/// What the server needs from storage. Errors are messages for the log and the operator.
+/// The engine's durable state: the reserved snapshot version and the operator override.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersistedState {
+    pub version: u64,
+    #[serde(rename = "override", default, skip_serializing_if = "Option::is_none")]
+    pub operator_override: Option<Override>,
+}
+
+/// What the server needs from storage.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
     // The engine's state: the version reservation and the operator override.
-    async fn load_state(&self) -> Result<PersistedState, String>;
-    async fn save_state(&self, state: &PersistedState) -> Result<(), String>;
+    async fn load_state(&self) -> Result<PersistedState, StoreError>;
+    async fn save_state(&self, state: &PersistedState) -> Result<(), StoreError>;
 
     // Check history.
     /// Records results and updates their rollups, in one transaction.
-    async fn record(&self, rows: &[ResultRow]) -> Result<(), String>;
+    async fn record(&self, rows: &[ResultRow]) -> Result<(), StoreError>;
     /// Buckets of `span` for a component from `since_ms` on, oldest first. Periods without
     /// results are absent: no data is unknown, not up.
-    async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, String> {
+    async fn history(&self, component: &str, span: Span, since_ms: i64) -> Result<Vec<Bucket>, StoreError> {
         let mut by_component = self.history_of(&[component.to_string()], span, since_ms, span.millis()).await?;
         Ok(by_component.remove(component).unwrap_or_default())
     }
@@ -139,35 +151,35 @@ pub trait Store: Send + Sync {
         span: Span,
         since_ms: i64,
         step_ms: i64,
-    ) -> Result<HashMap<String, Vec<Bucket>>, String>;
+    ) -> Result<HashMap<String, Vec<Bucket>>, StoreError>;
     /// Deletes history past its retention; returns how many rows went.
-    async fn prune(&self, now_ms: i64) -> Result<u64, String>;
+    async fn prune(&self, now_ms: i64) -> Result<u64, StoreError>;
 
     // Incidents.
     /// Stores an incident with its first update.
-    async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, String>;
+    async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, StoreError>;
     /// Adds an update (moving the incident to its status); a resolved incident takes none.
     async fn update_incident(&self, id: i64, update: &NewUpdate, now_ms: i64) -> Result<Incident, UpdateRefused>;
-    async fn incident(&self, id: i64) -> Result<Option<Incident>, String>;
+    async fn incident(&self, id: i64) -> Result<Option<Incident>, StoreError>;
     /// Not resolved, newest first.
-    async fn active_incidents(&self) -> Result<Vec<Incident>, String>;
+    async fn active_incidents(&self) -> Result<Vec<Incident>, StoreError>;
     /// Resolved, most recently resolved first, after `(resolved_ms, id)` in that order
     /// (`(i64::MAX, 0)` for the first page); at most `limit`.
-    async fn resolved_incidents(&self, after: (i64, i64), limit: i64) -> Result<Vec<Incident>, String>;
+    async fn resolved_incidents(&self, after: (i64, i64), limit: i64) -> Result<Vec<Incident>, StoreError>;
     /// Active at some time since `since_ms`, newest first.
-    async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, String>;
+    async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, StoreError>;
 
     // Maintenance windows.
-    async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, String>;
+    async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, StoreError>;
     /// Not cancelled and not over at `now_ms`, soonest first.
-    async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, String>;
+    async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, StoreError>;
     /// False if there is no such window that is not over.
-    async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, String>;
+    async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, StoreError>;
 
     // Admin sessions, by the SHA-256 of their id.
-    async fn add_session(&self, id_sha256: &str, session: &StoredSession) -> Result<(), String>;
+    async fn add_session(&self, id_sha256: &str, session: &StoredSession) -> Result<(), StoreError>;
     /// The session, if it exists and has not expired at `now_ms`.
-    async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<StoredSession>, String>;
-    async fn end_session(&self, id_sha256: &str) -> Result<(), String>;
-    async fn prune_sessions(&self, now_ms: i64) -> Result<u64, String>;
+    async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<StoredSession>, StoreError>;
+    async fn end_session(&self, id_sha256: &str) -> Result<(), StoreError>;
+    async fn prune_sessions(&self, now_ms: i64) -> Result<u64, StoreError>;
 }

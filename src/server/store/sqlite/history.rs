@@ -1,6 +1,7 @@
 //! Check history in SQLite: raw results and their per-minute, -hour and -day rollups.
 
 use super::{level_code, level_of, SqliteStore};
+use crate::server::store::StoreError;
 use crate::server::store::{Bucket, ResultRow, Span, DAY_RETENTION_MS, HOUR_RETENTION_MS, MINUTE_RETENTION_MS, RAW_RETENTION_MS};
 use sqlx::Row;
 
@@ -23,7 +24,7 @@ fn bucket_of(r: &sqlx::sqlite::SqliteRow) -> Bucket {
 impl SqliteStore {
     /// Records results and updates their rollups, in one transaction. Rollups are summed in
     /// memory first, so a batch costs a few multi-row statements, not one per result.
-    pub async fn record(&self, rows: &[ResultRow]) -> Result<(), String> {
+    pub async fn record(&self, rows: &[ResultRow]) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -52,7 +53,7 @@ impl SqliteStore {
                 }
             }
         }
-        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+        let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(4000) {
             let mut q = sqlx::QueryBuilder::new("INSERT INTO check_results (component, at_ms, level, latency_ms) ");
             q.push_values(chunk, |mut b, r| {
@@ -61,7 +62,7 @@ impl SqliteStore {
                     .push_bind(level_code(r.level))
                     .push_bind(r.latency_ms.map(|l| l as i64));
             });
-            q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
+            q.build().execute(&mut *tx).await?;
         }
         let rollups: Vec<_> = rollups.into_iter().collect();
         for chunk in rollups.chunks(3000) {
@@ -88,9 +89,9 @@ impl SqliteStore {
                    latency_count = latency_count + excluded.latency_count,
                    latency_max = MAX(latency_max, excluded.latency_max)",
             );
-            q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
+            q.build().execute(&mut *tx).await?;
         }
-        tx.commit().await.map_err(|e| e.to_string())
+        Ok(tx.commit().await?)
     }
 
     /// Buckets of `span` from `since_ms` on for each of `components`, merged into buckets of
@@ -102,7 +103,7 @@ impl SqliteStore {
         span: Span,
         since_ms: i64,
         step_ms: i64,
-    ) -> Result<std::collections::HashMap<String, Vec<Bucket>>, String> {
+    ) -> Result<std::collections::HashMap<String, Vec<Bucket>>, StoreError> {
         let step = step_ms.max(span.millis());
         let mut out: std::collections::HashMap<String, Vec<Bucket>> = Default::default();
         for chunk in components.chunks(500) {
@@ -119,7 +120,7 @@ impl SqliteStore {
                 list.push_bind(c);
             }
             q.push(") GROUP BY component, step_start ORDER BY component, step_start");
-            let rows = q.build().fetch_all(&self.pool).await.map_err(|e| e.to_string())?;
+            let rows = q.build().fetch_all(&self.pool).await?;
             for r in &rows {
                 out.entry(r.get(0)).or_default().push(bucket_of(r));
             }
@@ -128,8 +129,8 @@ impl SqliteStore {
     }
 
     /// Deletes what is past its retention window (relative to `now_ms`).
-    pub async fn prune(&self, now_ms: i64) -> Result<u64, String> {
-        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+    pub async fn prune(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let mut deleted = 0;
         let steps: [(&str, i64); 4] = [
             ("DELETE FROM check_results WHERE at_ms < ?", now_ms - RAW_RETENTION_MS),
@@ -138,9 +139,9 @@ impl SqliteStore {
             ("DELETE FROM check_rollups WHERE span = 'day' AND start_ms < ?", now_ms - DAY_RETENTION_MS),
         ];
         for (sql, before) in steps {
-            deleted += sqlx::query(sql).bind(before).execute(&mut *tx).await.map_err(|e| e.to_string())?.rows_affected();
+            deleted += sqlx::query(sql).bind(before).execute(&mut *tx).await?.rows_affected();
         }
-        tx.commit().await.map_err(|e| e.to_string())?;
+        tx.commit().await?;
         Ok(deleted)
     }
 }
@@ -148,8 +149,8 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Level;
     use crate::server::store::Store;
-    use crate::status::Level;
 
     #[tokio::test]
     async fn results_roll_up_per_minute_hour_and_day() {
@@ -180,7 +181,10 @@ mod tests {
         assert_eq!(days[1].worst_level, Level::DegradedPerformance);
         assert_eq!((days[0].minutes, days[1].minutes), (2, 1), "distinct minutes with results");
         // A later batch in a minute already seen does not count it again; a new one does.
-        store.record(&[row(t0 + 40_000, Level::Operational, Some(5)), row(t0 + 125_000, Level::Operational, None)]).await.unwrap();
+        store
+            .record(&[row(t0 + 40_000, Level::Operational, Some(5)), row(t0 + 125_000, Level::Operational, None)])
+            .await
+            .unwrap();
         let days = store.history("api", Span::Day, t0).await.unwrap();
         assert_eq!(days[0].minutes, 3);
         assert_eq!(store.history("api", Span::Hour, t0).await.unwrap()[0].minutes, 3);

@@ -1,8 +1,9 @@
 //! Incidents and their timelines of updates, in SQLite.
 
 use super::SqliteStore;
+use crate::model::{Impact, Incident, IncidentStatus, IncidentUpdate};
+use crate::server::store::StoreError;
 use crate::server::store::{NewIncident, NewUpdate, UpdateRefused};
-use crate::status::{Impact, Incident, IncidentStatus, IncidentUpdate};
 use sqlx::Row;
 
 enum Which {
@@ -12,8 +13,8 @@ enum Which {
     Since(i64),
 }
 
-fn parse<T: std::str::FromStr>(v: &str, what: &str) -> Result<T, String> {
-    v.parse().map_err(|_| format!("stored incident has an unreadable {what} {v:?}"))
+fn parse<T: std::str::FromStr>(v: &str, what: &str) -> Result<T, StoreError> {
+    v.parse().map_err(|_| StoreError::Corrupt(format!("stored incident has an unreadable {what} {v:?}")))
 }
 
 /// One entry of an incident's timeline, inside the caller's transaction.
@@ -36,10 +37,10 @@ async fn add_update(
 
 impl SqliteStore {
     /// Stores an incident with its first update, in one transaction.
-    pub async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, String> {
+    pub async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, StoreError> {
         let components = serde_json::to_string(&new.components).expect("serialises");
         let resolved = (new.status == IncidentStatus::Resolved).then_some(now_ms);
-        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+        let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO incidents (title, impact, components_json, status, started_ms, resolved_ms)
              VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -52,16 +53,16 @@ impl SqliteStore {
         .bind(resolved)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| format!("writing the incident: {e}"))?;
-        add_update(&mut tx, id, now_ms, new.status, &new.message).await.map_err(|e| format!("writing the incident: {e}"))?;
-        tx.commit().await.map_err(|e| format!("writing the incident: {e}"))?;
-        self.incident(id).await?.ok_or_else(|| "the incident vanished after writing".into())
+        .map_err(StoreError::doing("writing the incident"))?;
+        add_update(&mut tx, id, now_ms, new.status, &new.message).await.map_err(StoreError::doing("writing the incident"))?;
+        tx.commit().await.map_err(StoreError::doing("writing the incident"))?;
+        self.incident(id).await?.ok_or_else(|| StoreError::Corrupt(format!("incident {id} vanished after writing")))
     }
 
     /// Adds an update (and moves the incident to its status); a resolved incident takes no
     /// more updates. One transaction.
     pub async fn update_incident(&self, id: i64, update: &NewUpdate, now_ms: i64) -> Result<Incident, UpdateRefused> {
-        let failed = |e: sqlx::Error| UpdateRefused::Failed(format!("writing the incident update: {e}"));
+        let failed = |e: sqlx::Error| UpdateRefused::Failed(StoreError::doing("writing the incident update")(e));
         let mut tx = self.pool.begin().await.map_err(failed)?;
         let resolved: Option<Option<i64>> = sqlx::query_scalar("SELECT resolved_ms FROM incidents WHERE id = ?")
             .bind(id)
@@ -91,29 +92,29 @@ impl SqliteStore {
         }
     }
 
-    pub async fn incident(&self, id: i64) -> Result<Option<Incident>, String> {
+    pub async fn incident(&self, id: i64) -> Result<Option<Incident>, StoreError> {
         let mut list = self.select_incidents(Which::One(id), 1).await?;
         Ok(list.pop())
     }
 
     /// Incidents not resolved, newest first.
-    pub async fn active_incidents(&self) -> Result<Vec<Incident>, String> {
+    pub async fn active_incidents(&self) -> Result<Vec<Incident>, StoreError> {
         self.select_incidents(Which::Active, 1000).await
     }
 
     /// Resolved incidents, most recently resolved first, that come after `(resolved_ms, id)`
     /// in that order (for paging; `(i64::MAX, 0)` for the first page); at most `limit`.
-    pub async fn resolved_incidents(&self, after: (i64, i64), limit: i64) -> Result<Vec<Incident>, String> {
+    pub async fn resolved_incidents(&self, after: (i64, i64), limit: i64) -> Result<Vec<Incident>, StoreError> {
         self.select_incidents(Which::ResolvedAfter(after.0, after.1), limit).await
     }
 
     /// Incidents active at some time since `since_ms` (not resolved, or resolved after it),
     /// newest first.
-    pub async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, String> {
+    pub async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, StoreError> {
         self.select_incidents(Which::Since(since_ms), 10_000).await
     }
 
-    async fn select_incidents(&self, which: Which, limit: i64) -> Result<Vec<Incident>, String> {
+    async fn select_incidents(&self, which: Which, limit: i64) -> Result<Vec<Incident>, StoreError> {
         let (condition, args, order) = match which {
             Which::One(id) => ("id = ?", vec![id], "id DESC"),
             Which::Active => ("resolved_ms IS NULL", vec![], "id DESC"),
@@ -130,11 +131,7 @@ impl SqliteStore {
         for arg in args {
             query = query.bind(arg);
         }
-        let rows = query
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| format!("reading incidents: {e}"))?;
+        let rows = query.bind(limit).fetch_all(&self.pool).await.map_err(StoreError::doing("reading incidents"))?;
         let mut incidents = Vec::with_capacity(rows.len());
         for r in rows {
             let id: i64 = r.get(0);
@@ -143,7 +140,8 @@ impl SqliteStore {
                 id,
                 title: r.get(1),
                 impact: parse(r.get::<&str, _>(2), "impact")?,
-                components: serde_json::from_str(&components).map_err(|e| format!("stored incident {id}: {e}"))?,
+                components: serde_json::from_str(&components)
+                    .map_err(|e| StoreError::Corrupt(format!("stored incident {id}: {e}")))?,
                 status: parse(r.get::<&str, _>(4), "status")?,
                 started_ms: r.get(5),
                 resolved_ms: r.get(6),
@@ -153,12 +151,12 @@ impl SqliteStore {
         Ok(incidents)
     }
 
-    async fn incident_updates(&self, id: i64) -> Result<Vec<IncidentUpdate>, String> {
+    async fn incident_updates(&self, id: i64) -> Result<Vec<IncidentUpdate>, StoreError> {
         let rows = sqlx::query("SELECT at_ms, status, message FROM incident_updates WHERE incident_id = ? ORDER BY id DESC")
             .bind(id)
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| format!("reading incident updates: {e}"))?;
+            .map_err(StoreError::doing("reading incident updates"))?;
         rows.iter()
             .map(|r| Ok(IncidentUpdate { at_ms: r.get(0), status: parse(r.get::<&str, _>(1), "status")?, message: r.get(2) }))
             .collect()
@@ -190,15 +188,18 @@ mod tests {
         let up = NewUpdate { status: IncidentStatus::Identified, message: "A bad deploy.".into(), impact: Some(Impact::Minor) };
         let a2 = store.update_incident(a.id, &up, 3_000).await.unwrap();
         assert_eq!((a2.status, a2.impact), (IncidentStatus::Identified, Impact::Minor));
-        assert_eq!(a2.updates.iter().map(|u| u.status).collect::<Vec<_>>(), [IncidentStatus::Identified, IncidentStatus::Investigating]);
+        assert_eq!(
+            a2.updates.iter().map(|u| u.status).collect::<Vec<_>>(),
+            [IncidentStatus::Identified, IncidentStatus::Investigating]
+        );
         let active: Vec<i64> = store.active_incidents().await.unwrap().iter().map(|i| i.id).collect();
         assert_eq!(active, [b.id, a.id], "newest first");
 
         let done = NewUpdate { status: IncidentStatus::Resolved, message: "Rolled back.".into(), impact: None };
         let a3 = store.update_incident(a.id, &done, 4_000).await.unwrap();
         assert_eq!((a3.resolved_ms, a3.impact), (Some(4_000), Impact::Minor));
-        assert_eq!(store.update_incident(a.id, &done, 5_000).await.unwrap_err(), UpdateRefused::Resolved);
-        assert_eq!(store.update_incident(999, &done, 5_000).await.unwrap_err(), UpdateRefused::NotFound);
+        assert!(matches!(store.update_incident(a.id, &done, 5_000).await.unwrap_err(), UpdateRefused::Resolved));
+        assert!(matches!(store.update_incident(999, &done, 5_000).await.unwrap_err(), UpdateRefused::NotFound));
         drop(store);
 
         let store = SqliteStore::open(dir.path()).await.unwrap();

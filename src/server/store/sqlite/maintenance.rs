@@ -1,13 +1,14 @@
 //! Scheduled maintenance windows, in SQLite.
 
 use super::SqliteStore;
+use crate::model::MaintenanceWindow;
 use crate::server::store::NewMaintenance;
-use crate::status::MaintenanceWindow;
+use crate::server::store::StoreError;
 use sqlx::Row;
 
 impl SqliteStore {
     /// Adds a maintenance window; committed when this returns.
-    pub async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, String> {
+    pub async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, StoreError> {
         let json = serde_json::to_string(&new.components).expect("serialises");
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO maintenance (title, starts_ms, ends_ms, components_json, created_ms) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -19,7 +20,7 @@ impl SqliteStore {
         .bind(now_ms)
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| format!("writing the maintenance window: {e}"))?;
+        .map_err(StoreError::doing("writing the maintenance window"))?;
         Ok(MaintenanceWindow {
             id,
             title: new.title.clone(),
@@ -30,15 +31,14 @@ impl SqliteStore {
     }
 
     /// Windows not cancelled and not over at `now_ms`, soonest first.
-    pub async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, String> {
+    pub async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, title, starts_ms, ends_ms, components_json FROM maintenance
              WHERE cancelled = 0 AND ends_ms > ? ORDER BY starts_ms, id",
         )
         .bind(now_ms)
         .fetch_all(&self.pool)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         rows.iter()
             .map(|r| {
                 let json: String = r.get(4);
@@ -47,20 +47,20 @@ impl SqliteStore {
                     title: r.get(1),
                     starts_ms: r.get(2),
                     ends_ms: r.get(3),
-                    components: serde_json::from_str(&json).map_err(|e| format!("stored window unreadable: {e}"))?,
+                    components: serde_json::from_str(&json)
+                        .map_err(|e| StoreError::Corrupt(format!("stored window unreadable: {e}")))?,
                 })
             })
             .collect()
     }
 
     /// Cancels a window that is not over; false if there is no such window.
-    pub async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, String> {
+    pub async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE maintenance SET cancelled = 1 WHERE id = ? AND cancelled = 0 AND ends_ms > ?")
             .bind(id)
             .bind(now_ms)
             .execute(&self.pool)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 }

@@ -2,13 +2,15 @@
 //! start; migrations (`migrations/`) run at start; WAL; `synchronous = FULL`, so a committed
 //! write survives a crash or power loss.
 
-use super::{Bucket, NewIncident, NewMaintenance, NewUpdate, ResultRow, Span, Store, StoredSession, UpdateRefused};
-use crate::server::persist::PersistedState;
-use crate::status::{Incident, MaintenanceWindow};
-use std::collections::HashMap;
-use crate::status::{Level, Override};
+use super::{
+    Bucket, NewIncident, NewMaintenance, NewUpdate, PersistedState, ResultRow, Span, Store, StoreError, StoredSession,
+    UpdateRefused,
+};
+use crate::model::{Incident, MaintenanceWindow};
+use crate::model::{Level, Override};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -47,18 +49,16 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) `<data_dir>/statuscast.db` and runs the migrations. A
     /// `state.json` left by an earlier version is imported once and renamed.
-    pub async fn open(data_dir: &Path) -> Result<SqliteStore, String> {
+    pub async fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
         SqliteStore::open_with(data_dir, true).await
     }
 
     /// `durable = false` skips fsync (`synchronous = OFF`): for simulations that measure
     /// sizes, never for serving.
-    pub async fn open_with(data_dir: &Path, durable: bool) -> Result<SqliteStore, String> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
+    pub async fn open_with(data_dir: &Path, durable: bool) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::file(data_dir, "cannot create the data directory", e))?;
         let path = data_dir.join("statuscast.db");
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|e| e.to_string())?
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(if durable { SqliteSynchronous::Full } else { SqliteSynchronous::Off })
@@ -67,15 +67,15 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        MIGRATOR.run(&pool).await.map_err(|e| format!("{}: migrations failed: {e}", path.display()))?;
+            .map_err(|e| StoreError::open(path.as_path(), e))?;
+        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate { file: path.display().to_string(), source: e })?;
         let store = SqliteStore { pool };
         store.import_state_json(data_dir).await?;
         Ok(store)
     }
 
-    async fn import_state_json(&self, data_dir: &Path) -> Result<(), String> {
-        let legacy = crate::server::persist::StateFile::open(data_dir)?;
+    async fn import_state_json(&self, data_dir: &Path) -> Result<(), StoreError> {
+        let legacy = crate::server::store::legacy::StateFile::open(data_dir)?;
         if !legacy.path().exists() {
             return Ok(());
         }
@@ -84,30 +84,31 @@ impl SqliteStore {
             self.save_state(&state).await?;
         }
         let done = legacy.path().with_extension("json.imported");
-        std::fs::rename(legacy.path(), &done).map_err(|e| format!("{}: {e}", legacy.path().display()))?;
+        std::fs::rename(legacy.path(), &done).map_err(|e| StoreError::file(legacy.path(), "cannot rename", e))?;
         tracing::info!("imported {} into the database", legacy.path().display());
         Ok(())
     }
 
-    pub async fn load_state(&self) -> Result<PersistedState, String> {
+    pub async fn load_state(&self) -> Result<PersistedState, StoreError> {
         let row = sqlx::query("SELECT reserved_version, override_json FROM engine_state WHERE id = 1")
             .fetch_optional(&self.pool)
             .await
-            .map_err(|e| format!("reading the engine state: {e}"))?;
+            .map_err(StoreError::doing("reading the engine state"))?;
         let Some(row) = row else { return Ok(PersistedState::default()) };
         let version: i64 = row.get(0);
         let json: Option<String> = row.get(1);
         let operator_override = match json {
             None => None,
             Some(j) => Some(
-                serde_json::from_str::<Override>(&j).map_err(|e| format!("stored override is unreadable: {e}"))?,
+                serde_json::from_str::<Override>(&j)
+                    .map_err(|e| StoreError::Corrupt(format!("stored override is unreadable: {e}")))?,
             ),
         };
         Ok(PersistedState { version: version as u64, operator_override })
     }
 
     /// Committed (and synced) when this returns.
-    pub async fn save_state(&self, state: &PersistedState) -> Result<(), String> {
+    pub async fn save_state(&self, state: &PersistedState) -> Result<(), StoreError> {
         let json = state.operator_override.as_ref().map(|o| serde_json::to_string(o).expect("serialises"));
         sqlx::query(
             "INSERT INTO engine_state (id, reserved_version, override_json) VALUES (1, ?, ?)
@@ -118,16 +119,16 @@ impl SqliteStore {
         .bind(json)
         .execute(&self.pool)
         .await
-        .map_err(|e| format!("writing the engine state: {e}"))?;
+        .map_err(StoreError::doing("writing the engine state"))?;
         Ok(())
     }
 
     /// Bytes the database uses (pages in use, after a checkpoint of the WAL).
-    pub async fn size_bytes(&self) -> Result<i64, String> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await.map_err(|e| e.to_string())?;
-        let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&self.pool).await.map_err(|e| e.to_string())?;
-        let free: i64 = sqlx::query_scalar("PRAGMA freelist_count").fetch_one(&self.pool).await.map_err(|e| e.to_string())?;
-        let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&self.pool).await.map_err(|e| e.to_string())?;
+    pub async fn size_bytes(&self) -> Result<i64, StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&self.pool).await?;
+        let free: i64 = sqlx::query_scalar("PRAGMA freelist_count").fetch_one(&self.pool).await?;
+        let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&self.pool).await?;
         Ok((pages - free) * size)
     }
 }
@@ -135,13 +136,13 @@ impl SqliteStore {
 /// The interface, answered by the methods of the modules above (one per concern).
 #[async_trait::async_trait]
 impl Store for SqliteStore {
-    async fn load_state(&self) -> Result<PersistedState, String> {
+    async fn load_state(&self) -> Result<PersistedState, StoreError> {
         SqliteStore::load_state(self).await
     }
-    async fn save_state(&self, state: &PersistedState) -> Result<(), String> {
+    async fn save_state(&self, state: &PersistedState) -> Result<(), StoreError> {
         SqliteStore::save_state(self, state).await
     }
-    async fn record(&self, rows: &[ResultRow]) -> Result<(), String> {
+    async fn record(&self, rows: &[ResultRow]) -> Result<(), StoreError> {
         SqliteStore::record(self, rows).await
     }
     async fn history_of(
@@ -150,49 +151,49 @@ impl Store for SqliteStore {
         span: Span,
         since_ms: i64,
         step_ms: i64,
-    ) -> Result<HashMap<String, Vec<Bucket>>, String> {
+    ) -> Result<HashMap<String, Vec<Bucket>>, StoreError> {
         SqliteStore::history_of(self, components, span, since_ms, step_ms).await
     }
-    async fn prune(&self, now_ms: i64) -> Result<u64, String> {
+    async fn prune(&self, now_ms: i64) -> Result<u64, StoreError> {
         SqliteStore::prune(self, now_ms).await
     }
-    async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, String> {
+    async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, StoreError> {
         SqliteStore::open_incident(self, new, now_ms).await
     }
     async fn update_incident(&self, id: i64, update: &NewUpdate, now_ms: i64) -> Result<Incident, UpdateRefused> {
         SqliteStore::update_incident(self, id, update, now_ms).await
     }
-    async fn incident(&self, id: i64) -> Result<Option<Incident>, String> {
+    async fn incident(&self, id: i64) -> Result<Option<Incident>, StoreError> {
         SqliteStore::incident(self, id).await
     }
-    async fn active_incidents(&self) -> Result<Vec<Incident>, String> {
+    async fn active_incidents(&self) -> Result<Vec<Incident>, StoreError> {
         SqliteStore::active_incidents(self).await
     }
-    async fn resolved_incidents(&self, after: (i64, i64), limit: i64) -> Result<Vec<Incident>, String> {
+    async fn resolved_incidents(&self, after: (i64, i64), limit: i64) -> Result<Vec<Incident>, StoreError> {
         SqliteStore::resolved_incidents(self, after, limit).await
     }
-    async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, String> {
+    async fn incidents_since(&self, since_ms: i64) -> Result<Vec<Incident>, StoreError> {
         SqliteStore::incidents_since(self, since_ms).await
     }
-    async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, String> {
+    async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, StoreError> {
         SqliteStore::add_maintenance(self, new, now_ms).await
     }
-    async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, String> {
+    async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, StoreError> {
         SqliteStore::current_maintenance(self, now_ms).await
     }
-    async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, String> {
+    async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
         SqliteStore::cancel_maintenance(self, id, now_ms).await
     }
-    async fn add_session(&self, id_sha256: &str, session: &StoredSession) -> Result<(), String> {
+    async fn add_session(&self, id_sha256: &str, session: &StoredSession) -> Result<(), StoreError> {
         SqliteStore::add_session(self, id_sha256, session).await
     }
-    async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<StoredSession>, String> {
+    async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<StoredSession>, StoreError> {
         SqliteStore::session(self, id_sha256, now_ms).await
     }
-    async fn end_session(&self, id_sha256: &str) -> Result<(), String> {
+    async fn end_session(&self, id_sha256: &str) -> Result<(), StoreError> {
         SqliteStore::end_session(self, id_sha256).await
     }
-    async fn prune_sessions(&self, now_ms: i64) -> Result<u64, String> {
+    async fn prune_sessions(&self, now_ms: i64) -> Result<u64, StoreError> {
         SqliteStore::prune_sessions(self, now_ms).await
     }
 }
@@ -220,7 +221,7 @@ mod tests {
     #[tokio::test]
     async fn a_legacy_state_json_is_imported_once() {
         let dir = tempfile::tempdir().unwrap();
-        let legacy = crate::server::persist::StateFile::open(dir.path()).unwrap();
+        let legacy = crate::server::store::legacy::StateFile::open(dir.path()).unwrap();
         let state = PersistedState { version: 1000, operator_override: None };
         legacy.save(&state).unwrap();
         let store = SqliteStore::open(dir.path()).await.unwrap();

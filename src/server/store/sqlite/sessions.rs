@@ -1,47 +1,44 @@
 //! Admin sessions in SQLite (see `server::admin::session`), by the SHA-256 of their id.
 
 use super::SqliteStore;
+use crate::server::store::StoreError;
 use crate::server::store::StoredSession;
 use sqlx::Row;
 
 impl SqliteStore {
-    pub async fn add_session(&self, id_sha256: &str, session: &StoredSession) -> Result<(), String> {
+    pub async fn add_session(&self, id_sha256: &str, session: &StoredSession) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO admin_sessions (id_sha256, csrf, expires_ms) VALUES (?, ?, ?)")
             .bind(id_sha256)
             .bind(&session.csrf)
             .bind(session.expires_ms)
             .execute(&self.pool)
             .await
-            .map_err(|e| format!("writing the session: {e}"))?;
+            .map_err(StoreError::doing("writing the session"))?;
         Ok(())
     }
 
     /// The session, if it exists and has not expired at `now_ms`.
-    pub async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<StoredSession>, String> {
+    pub async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<StoredSession>, StoreError> {
         let row = sqlx::query("SELECT csrf, expires_ms FROM admin_sessions WHERE id_sha256 = ? AND expires_ms > ?")
             .bind(id_sha256)
             .bind(now_ms)
             .fetch_optional(&self.pool)
             .await
-            .map_err(|e| format!("reading the session: {e}"))?;
+            .map_err(StoreError::doing("reading the session"))?;
         Ok(row.map(|r| StoredSession { csrf: r.get(0), expires_ms: r.get(1) }))
     }
 
-    pub async fn end_session(&self, id_sha256: &str) -> Result<(), String> {
+    pub async fn end_session(&self, id_sha256: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM admin_sessions WHERE id_sha256 = ?")
             .bind(id_sha256)
             .execute(&self.pool)
             .await
-            .map_err(|e| format!("ending the session: {e}"))?;
+            .map_err(StoreError::doing("ending the session"))?;
         Ok(())
     }
 
-    pub async fn prune_sessions(&self, now_ms: i64) -> Result<u64, String> {
-        let done = sqlx::query("DELETE FROM admin_sessions WHERE expires_ms <= ?")
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| e.to_string())?;
+    pub async fn prune_sessions(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM admin_sessions WHERE expires_ms <= ?").bind(now_ms).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 }

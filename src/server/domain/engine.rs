@@ -1,0 +1,375 @@
+//! The status engine: merges what the sources report into one versioned snapshot.
+//!
+//! Every change goes through [`Engine`]: it derives the overall level, bumps the version and
+//! publishes to the hub; an operator's change is on disk before it is acknowledged.
+//!
+//! Level changes (of the whole or of any component), the message and the override are
+//! published at once. Changes of detail only (a check's reason, latency, time) are gathered
+//! and published together by [`Engine::flush_details`], every few seconds, so a thousand
+//! checks do not push a thousand events to every viewer.
+//!
+//! Versions are never reused across restarts without an fsync per change: the state file
+//! holds a *reserved* version, a high-water mark above every version published. Crossing it
+//! reserves the next [`VERSION_BLOCK`] (persisted before publishing); a restart starts above
+//! the reservation. So publishing never waits for the disk, except once per block.
+//!
+//! The overall level follows [`overall::derive_overall`](super::overall::derive_overall).
+
+use super::overall::derive_overall;
+use crate::model::MaintenanceWindow;
+use crate::model::{ComponentStatus, Incident, Level, Override, Snapshot};
+use crate::server::clock::now_ms;
+use crate::server::store::PersistedState;
+use crate::server::store::Store;
+use crate::server::store::StoreError;
+use crate::server::stream::hub::Hub;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// Why the engine did not publish a change.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The change (or the next version reservation) could not be stored: nothing was
+    /// published, and the snapshot is as it was.
+    #[error("the status change was not published: {0}")]
+    Persist(#[from] StoreError),
+}
+
+/// How many versions one reservation covers.
+pub const VERSION_BLOCK: u64 = 1000;
+
+/// What must reach viewers at once; everything else is detail.
+fn significant(s: &Snapshot) -> impl PartialEq + '_ {
+    let components: Vec<_> = s.components.iter().map(|c| (&c.id, &c.name, &c.group, c.level)).collect();
+    (s.level, &s.message, &s.operator_override, components, &s.incidents, &s.maintenance)
+}
+
+struct EngineState {
+    /// What the hub has (published); its components have maintenance applied.
+    current: Snapshot,
+    /// The components as the sources reported them.
+    raw: Vec<ComponentStatus>,
+    /// Which maintenance windows (those in the snapshot, not over yet) were active at the
+    /// last change.
+    active: Vec<i64>,
+    /// Detail changes not published yet (built on `current`).
+    pending: Option<Snapshot>,
+    /// No published version is above this; it is on disk.
+    reserved: u64,
+}
+
+pub struct Engine {
+    state: Mutex<EngineState>,
+    hub: Hub,
+    store: Arc<dyn Store>,
+    /// Held by an operator action from its write to its publish, so two concurrent actions
+    /// cannot publish their reads of the store in the wrong order.
+    operator: Mutex<()>,
+}
+
+impl Engine {
+    /// Starts from the persisted reservation and override; the first published snapshot gets
+    /// a version above the reservation, so no version is ever reused.
+    pub fn new(store: Arc<dyn Store>, persisted: PersistedState, hub: Hub) -> Self {
+        let (level, message) = derive_overall(&[], &[], persisted.operator_override.as_ref());
+        let current = Snapshot {
+            version: persisted.version,
+            level,
+            message,
+            updated_at_ms: 0,
+            components: Vec::new(),
+            operator_override: persisted.operator_override,
+            incidents: Vec::new(),
+            maintenance: Vec::new(),
+        };
+        let reserved = persisted.version;
+        let state = EngineState { current, raw: Vec::new(), active: Vec::new(), pending: None, reserved };
+        Engine { state: Mutex::new(state), hub, store, operator: Mutex::new(()) }
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Serialises operator actions (see the field).
+    pub async fn operator_action(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.operator.lock().await
+    }
+
+    /// Updates (or adds) these components, keyed by id. A component's `since_ms` is kept
+    /// while its level stays the same.
+    pub async fn report_components(&self, reports: Vec<ComponentStatus>) -> Result<Snapshot, EngineError> {
+        self.change(|snap, now| {
+            for mut report in reports {
+                match snap.components.iter_mut().find(|c| c.id == report.id) {
+                    Some(existing) => {
+                        if existing.level == report.level {
+                            report.since_ms = existing.since_ms;
+                        } else {
+                            report.since_ms = now;
+                        }
+                        *existing = report;
+                    }
+                    None => {
+                        report.since_ms = now;
+                        snap.components.push(report);
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    /// Removes these components (a reloaded configuration no longer has them).
+    pub async fn remove_components(&self, ids: &[String]) -> Result<Snapshot, EngineError> {
+        self.change(|snap, _| snap.components.retain(|c| !ids.contains(&c.id))).await
+    }
+
+    /// Sets or clears the operator override.
+    pub async fn set_override(&self, operator: Option<(Level, String)>) -> Result<Snapshot, EngineError> {
+        self.change(|snap, now| {
+            snap.operator_override = match operator {
+                None => None,
+                Some((level, message)) => {
+                    let same = snap.operator_override.as_ref().is_some_and(|o| o.level == level && o.message == message);
+                    if same {
+                        snap.operator_override.clone()
+                    } else {
+                        Some(Override { level, message, set_at_ms: now })
+                    }
+                }
+            };
+        })
+        .await
+    }
+
+    pub async fn current(&self) -> Snapshot {
+        self.state.lock().await.current.clone()
+    }
+
+    /// Replaces the maintenance windows (from the store) and applies them.
+    pub async fn set_maintenance(&self, windows: Vec<MaintenanceWindow>) -> Result<Snapshot, EngineError> {
+        self.change(|snap, _| snap.maintenance = windows).await
+    }
+
+    /// Replaces the active incidents (from the store).
+    pub async fn set_incidents(&self, incidents: Vec<Incident>) -> Result<Snapshot, EngineError> {
+        self.change(|snap, _| snap.incidents = incidents).await
+    }
+
+    /// Applies windows that started or ended since the last change (called every second).
+    pub async fn tick_maintenance(&self) -> Result<(), EngineError> {
+        let due = {
+            let state = self.state.lock().await;
+            let windows = &state.pending.as_ref().unwrap_or(&state.current).maintenance;
+            crate::server::domain::maintenance::active_ids(windows, now_ms()) != state.active
+        };
+        if due {
+            self.change(|_, _| {}).await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes gathered detail changes, if any.
+    pub async fn flush_details(&self) -> Result<(), EngineError> {
+        let mut state = self.state.lock().await;
+        if let Some(pending) = state.pending.take() {
+            self.publish_locked(&mut state, pending).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies `edit` to a copy of the current snapshot. If anything visible changed, the
+    /// version is bumped and the snapshot published. A change of the operator override is
+    /// persisted before this returns; if persisting fails, the change is not published (or,
+    /// when the disk fails after publishing, it is reported as an error and withdrawn).
+    async fn change(&self, edit: impl FnOnce(&mut Snapshot, i64)) -> Result<Snapshot, EngineError> {
+        let mut state = self.state.lock().await;
+        let now = now_ms();
+        let mut next = state.pending.clone().unwrap_or_else(|| state.current.clone());
+        next.components = std::mem::take(&mut state.raw);
+        edit(&mut next, now);
+        state.raw = next.components.clone();
+        next.maintenance.retain(|w| w.ends_ms > now);
+        next.components = crate::server::domain::maintenance::apply(&state.raw, &next.maintenance, now);
+        state.active = crate::server::domain::maintenance::active_ids(&next.maintenance, now);
+        let (level, message) = derive_overall(&next.components, &next.incidents, next.operator_override.as_ref());
+        next.level = level;
+        next.message = message;
+        let first = state.current.updated_at_ms == 0;
+        if !first && significant(&next) == significant(&state.current) {
+            if next.components != state.current.components {
+                state.pending = Some(next.clone());
+            } else {
+                state.pending = None;
+            }
+            return Ok(next);
+        }
+        state.pending = None;
+        self.publish_locked(&mut state, next).await
+    }
+
+    /// Bumps the version of `next` and publishes it (see `change`).
+    async fn publish_locked(&self, state: &mut EngineState, mut next: Snapshot) -> Result<Snapshot, EngineError> {
+        let now = now_ms();
+        next.version = state.current.version + 1;
+        next.updated_at_ms = now;
+        let override_changed = next.operator_override != state.current.operator_override;
+        if next.version > state.reserved {
+            let reserved = next.version + VERSION_BLOCK - 1;
+            self.persist(reserved, &next).await?;
+            state.reserved = reserved;
+            state.current = next.clone();
+            self.hub.publish(next.clone());
+            return Ok(next);
+        }
+        let previous = std::mem::replace(&mut state.current, next.clone());
+        self.hub.publish(next.clone());
+        if override_changed {
+            if let Err(e) = self.persist(state.reserved, &next).await {
+                // Withdraw: viewers get the previous state again, under a newer version.
+                let mut back = previous;
+                back.version = next.version + 1;
+                back.updated_at_ms = now_ms();
+                state.current = back.clone();
+                self.hub.publish(back);
+                return Err(e);
+            }
+        }
+        Ok(next)
+    }
+
+    async fn persist(&self, reserved: u64, snapshot: &Snapshot) -> Result<(), EngineError> {
+        let persisted = PersistedState { version: reserved, operator_override: snapshot.operator_override.clone() };
+        Ok(self.store.save_state(&persisted).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(id: &str, level: Level) -> ComponentStatus {
+        ComponentStatus {
+            id: id.into(),
+            name: id.to_uppercase(),
+            group: None,
+            level,
+            reason: format!("{id} is {level}"),
+            since_ms: 0,
+            checked_at_ms: 0,
+            latency_ms: None,
+        }
+    }
+
+    async fn engine(dir: &std::path::Path) -> Engine {
+        let store: Arc<dyn Store> = Arc::new(crate::server::store::SqliteStore::open(dir).await.unwrap());
+        let persisted = store.load_state().await.unwrap();
+        let hub = Hub::new(Snapshot::unknown());
+        Engine::new(store, persisted, hub)
+    }
+
+    #[tokio::test]
+    async fn versions_bump_only_on_change_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path()).await;
+        let s1 = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(s1.version, 1);
+        let same = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(same.version, 1, "an identical report is not a change");
+        let s2 = e.set_override(Some((Level::MajorOutage, "down".into()))).await.unwrap();
+        assert_eq!((s2.version, s2.level), (2, Level::MajorOutage));
+        assert_eq!(e.hub().current().version(), 2);
+        let on_disk = e.store().load_state().await.unwrap();
+        assert_eq!(on_disk.version, VERSION_BLOCK, "a block of versions is reserved");
+        assert_eq!(on_disk.operator_override.unwrap().message, "down", "the override is on disk");
+        drop(e);
+
+        let e = engine(dir.path()).await;
+        let s3 = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(s3.version, VERSION_BLOCK + 1, "starts above the reservation after a restart");
+        assert_eq!(s3.level, Level::MajorOutage, "the override survives a restart");
+        let s4 = e.set_override(None).await.unwrap();
+        assert_eq!((s4.version, s4.level), (VERSION_BLOCK + 2, Level::Operational));
+        assert!(e.store().load_state().await.unwrap().operator_override.is_none());
+    }
+
+    #[tokio::test]
+    async fn crossing_the_reservation_reserves_the_next_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path()).await;
+        for i in 0..(VERSION_BLOCK + 5) {
+            let level = if i % 2 == 0 { Level::MajorOutage } else { Level::PartialOutage };
+            e.set_override(Some((level, format!("m{i}")))).await.unwrap();
+        }
+        assert_eq!(e.current().await.version, VERSION_BLOCK + 5);
+        let on_disk = e.store().load_state().await.unwrap();
+        assert_eq!(on_disk.version, 2 * VERSION_BLOCK);
+    }
+
+    #[tokio::test]
+    async fn detail_changes_wait_for_a_flush_but_level_changes_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path()).await;
+        let v1 = e.report_components(vec![component("a", Level::Operational)]).await.unwrap().version;
+        let mut detail = component("a", Level::Operational);
+        detail.reason = "HTTP 200 in 12 ms".into();
+        e.report_components(vec![detail]).await.unwrap();
+        assert_eq!(e.hub().current().version(), v1, "a new reason alone is not pushed at once");
+        e.flush_details().await.unwrap();
+        let flushed = e.hub().current();
+        assert_eq!(flushed.version(), v1 + 1);
+        assert_eq!(flushed.snapshot.components[0].reason, "HTTP 200 in 12 ms");
+        e.flush_details().await.unwrap();
+        assert_eq!(e.hub().current().version(), v1 + 1, "nothing pending, nothing published");
+        let down = e.report_components(vec![component("a", Level::MajorOutage)]).await.unwrap();
+        assert_eq!(e.hub().current().version(), down.version, "a level change is pushed at once");
+        assert_eq!(down.version, v1 + 2);
+    }
+
+    #[tokio::test]
+    async fn maintenance_windows_start_and_end_on_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path()).await;
+        e.report_components(vec![component("db", Level::MajorOutage), component("web", Level::Operational)]).await.unwrap();
+        let now = now_ms();
+        let w = MaintenanceWindow {
+            id: 7,
+            title: "Upgrade".into(),
+            starts_ms: now + 150,
+            ends_ms: now + 400,
+            components: vec!["db".into()],
+        };
+        let before = e.set_maintenance(vec![w]).await.unwrap();
+        assert_eq!(before.components[0].level, Level::MajorOutage, "not started yet");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        e.tick_maintenance().await.unwrap();
+        let during = e.hub().current();
+        assert_eq!(during.snapshot.components[0].level, Level::UnderMaintenance);
+        assert_eq!(during.snapshot.level, Level::UnderMaintenance, "maintenance above the db's outage");
+        // A report during the window is kept underneath and shows again afterwards.
+        e.report_components(vec![component("db", Level::DegradedPerformance)]).await.unwrap();
+        assert_eq!(e.hub().current().snapshot.components[0].level, Level::UnderMaintenance);
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        e.tick_maintenance().await.unwrap();
+        let after = e.hub().current();
+        assert_eq!(after.snapshot.components[0].level, Level::DegradedPerformance, "ends by itself");
+    }
+
+    #[tokio::test]
+    async fn since_is_kept_while_a_component_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path()).await;
+        let first = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        let since = first.components[0].since_ms;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        e.report_components(vec![component("b", Level::Operational)]).await.unwrap();
+        let now = e.current().await;
+        assert_eq!(now.components[0].since_ms, since);
+        assert_eq!(now.components.len(), 2);
+    }
+}

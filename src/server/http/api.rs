@@ -1,0 +1,420 @@
+//! The JSON API: read the snapshot, and the operator override.
+//!
+//! - `GET /api/v1/status`: the current snapshot; `ETag` is the version, `If-None-Match` → 304.
+//! - `POST /api/v1/status` `{"level": "...", "message": "..."}` with `Authorization: Bearer
+//!   <token>`: sets the override. `DELETE /api/v1/status` clears it. Both answer the new
+//!   snapshot once it is persisted.
+//! - Maintenance: `GET /api/v1/maintenance`, `POST` (Bearer) to schedule, `DELETE
+//!   /api/v1/maintenance/{id}` to cancel.
+//! - Incidents: `GET /api/v1/incidents`, `GET /api/v1/incidents/{id}`, `POST` (Bearer) to
+//!   open one, `POST /api/v1/incidents/{id}/updates` to add to its timeline.
+//! - `GET /metrics`: Prometheus text (open SSE streams, snapshot version).
+//!
+//! Every rejection is a 4xx with `{"error": "...", "field": "..."}` and changes nothing.
+
+use super::auth::{bearer_token, Operator};
+use super::error::ApiError;
+use crate::model::{Level, MaintenanceWindow, Snapshot};
+use crate::server::domain::operator::{self, IncidentInput, MaintenanceInput, UpdateInput};
+use crate::server::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Longest operator message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+
+fn json_bytes(status: StatusCode, version: u64, body: Bytes) -> Response {
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::ETAG, HeaderValue::from_str(&format!("\"{version}\"")).expect("digits"));
+    res
+}
+
+fn snapshot_response(snapshot: &Snapshot) -> Response {
+    let body = serde_json::to_vec(snapshot).expect("a snapshot always serialises");
+    json_bytes(StatusCode::OK, snapshot.version, Bytes::from(body))
+}
+
+pub async fn get_status(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let current = state.hub.current();
+    let etag = format!("\"{}\"", current.version());
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        res.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("digits"));
+        return res;
+    }
+    json_bytes(StatusCode::OK, current.version(), current.json.clone())
+}
+
+/// Refuses a body that is not declared as JSON.
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideRequest {
+    level: String,
+    message: String,
+}
+
+/// Checks an override request; returns the level and the trimmed message.
+pub fn validate_override(headers: &HeaderMap, body: &[u8]) -> Result<(Level, String), ApiError> {
+    require_json(headers)?;
+    let req: OverrideRequest =
+        serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))?;
+    let level: Level = req
+        .level
+        .parse()
+        .map_err(|e: crate::model::UnknownLevel| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "level", e.to_string()))?;
+    let message = req.message.trim().to_string();
+    if message.is_empty() {
+        return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "message", "message must not be empty"));
+    }
+    let chars = message.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "message",
+            format!("message is {chars} characters; at most {MAX_MESSAGE_CHARS} are allowed"),
+        ));
+    }
+    if let Some(c) = message.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "message",
+            format!("message contains the control character U+{:04X}", c as u32),
+        ));
+    }
+    Ok((level, message))
+}
+
+pub async fn set_override(_: Operator, State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let (level, message) = validate_override(&headers, &body)?;
+        state.engine.set_override(Some((level, message))).await.map_err(ApiError::from)
+    }
+    .await;
+    match result {
+        Ok(s) => snapshot_response(&s),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn clear_override(_: Operator, State(state): State<AppState>) -> Response {
+    match state.engine.set_override(None).await {
+        Ok(s) => snapshot_response(&s),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `POST /api/v1/heartbeat/{component}` with `Authorization: Bearer <the check's token>`:
+/// a dead-man's switch for jobs (a missing beat within the period is an outage).
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    axum::extract::Path(component): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    use crate::server::checks::runner::HeartbeatError;
+    let checks = &state.checks;
+    let Some(token) = bearer_token(&headers) else {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization: Bearer <token>").into_response();
+    };
+    match checks.runner().heartbeat(&component, token).await {
+        Ok(()) => (StatusCode::OK, axum::Json(json!({ "component": component, "ok": true }))).into_response(),
+        Err(HeartbeatError::UnknownComponent) => {
+            ApiError::new(StatusCode::NOT_FOUND, format!("no component {component:?} has a heartbeat check")).into_response()
+        }
+        Err(HeartbeatError::BadToken) => ApiError::new(StatusCode::UNAUTHORIZED, "invalid token").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// minute, hour or day (default day).
+    span: Option<String>,
+    /// How far back, in days (default 90; at most the span's retention).
+    days: Option<u32>,
+}
+
+/// `GET /api/v1/history/{component}?span=day&days=90`: rolled-up check results, oldest
+/// first. Periods without results are absent (unknown, not up).
+pub async fn history(
+    State(state): State<AppState>,
+    axum::extract::Path(component): axum::extract::Path<String>,
+    query: Result<axum::extract::Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    use crate::server::store::Span;
+    let Ok(axum::extract::Query(q)) = query else {
+        return ApiError::new(StatusCode::BAD_REQUEST, "query: span=minute|hour|day and days=N only").into_response();
+    };
+    let span = match q.span.as_deref().unwrap_or("day") {
+        "minute" => Span::Minute,
+        "hour" => Span::Hour,
+        "day" => Span::Day,
+        other => {
+            return ApiError::field(StatusCode::BAD_REQUEST, "span", format!("unknown span {other:?}; use minute, hour or day"))
+                .into_response()
+        }
+    };
+    let days = q.days.unwrap_or(90);
+    if days == 0 || days > 400 {
+        return ApiError::field(StatusCode::BAD_REQUEST, "days", "days must be 1 to 400").into_response();
+    }
+    let known = state.hub.current().snapshot.components.iter().any(|c| c.id == component);
+    if !known {
+        return ApiError::new(StatusCode::NOT_FOUND, format!("no component {component:?}")).into_response();
+    }
+    let since = crate::server::clock::now_ms() - days as i64 * 86_400_000;
+    match state.engine.store().history(&component, span, since).await {
+        Ok(buckets) => {
+            axum::Json(json!({ "component": component, "span": q.span.unwrap_or_else(|| "day".into()), "buckets": buckets }))
+                .into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn window_json(w: &MaintenanceWindow, now_ms: i64) -> serde_json::Value {
+    use crate::server::clock::rfc3339;
+    json!({
+        "id": w.id,
+        "title": w.title,
+        "starts_at": rfc3339(w.starts_ms),
+        "ends_at": rfc3339(w.ends_ms),
+        "components": w.components,
+        "active": w.active_at(now_ms),
+    })
+}
+
+/// A JSON body of type `T` (declared as JSON, well-formed, no unknown fields).
+fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    require_json(headers)?;
+    serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+}
+
+fn path_id(id: &str, what: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>().map_err(|_| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not {what} id")))
+}
+
+fn respond<T: serde::Serialize>(status: StatusCode, result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(v) => (status, axum::Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /api/v1/maintenance`: windows that are active or to come.
+pub async fn list_maintenance(State(state): State<AppState>) -> Response {
+    let now = crate::server::clock::now_ms();
+    match state.engine.store().current_maintenance(now).await {
+        Ok(ws) => {
+            axum::Json(json!({ "maintenance": ws.iter().map(|w| window_json(w, now)).collect::<Vec<_>>() })).into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `POST /api/v1/maintenance` (Bearer) `{"title", "starts_at", "ends_at", "components"}`:
+/// schedules a window; `201` with it once stored.
+pub async fn add_maintenance(_: Operator, State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let input: MaintenanceInput = json_body(&headers, &body)?;
+        let w = operator::schedule_maintenance(&state.engine, &input).await?;
+        Ok(window_json(&w, crate::server::clock::now_ms()))
+    }
+    .await;
+    respond(StatusCode::CREATED, result)
+}
+
+/// `DELETE /api/v1/maintenance/{id}` (Bearer): cancels a window that is not over.
+pub async fn cancel_maintenance(
+    _: Operator,
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let result = async {
+        let id = path_id(&id, "a window")?;
+        operator::cancel_maintenance(&state.engine, id).await?;
+        Ok(json!({ "cancelled": id }))
+    }
+    .await;
+    respond(StatusCode::OK, result)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentsQuery {
+    /// active, resolved or all (default).
+    state: Option<String>,
+    /// Resolved incidents: at most this many (default 50, at most 500).
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/incidents?state=active|resolved|all&limit=N`: active incidents (newest
+/// first), then resolved ones (most recently resolved first).
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<IncidentsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let result = async {
+        let axum::extract::Query(q) =
+            query.map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "query: state=active|resolved|all and limit=N only"))?;
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::field(StatusCode::BAD_REQUEST, "limit", "limit must be 1 to 500"));
+        }
+        let (active, resolved) = match q.state.as_deref().unwrap_or("all") {
+            "active" => (true, false),
+            "resolved" => (false, true),
+            "all" => (true, true),
+            other => {
+                return Err(ApiError::field(
+                    StatusCode::BAD_REQUEST,
+                    "state",
+                    format!("unknown state {other:?}; use active, resolved or all"),
+                ))
+            }
+        };
+        let store = state.engine.store();
+        let mut list = if active { store.active_incidents().await? } else { Vec::new() };
+        if resolved {
+            list.extend(store.resolved_incidents((i64::MAX, 0), limit).await?);
+        }
+        Ok(json!({ "incidents": list }))
+    }
+    .await;
+    respond(StatusCode::OK, result)
+}
+
+/// `GET /api/v1/incidents/{id}`.
+pub async fn get_incident(State(state): State<AppState>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    let result = async {
+        let id = path_id(&id, "an incident")?;
+        match state.engine.store().incident(id).await {
+            Ok(Some(i)) => Ok(i),
+            Ok(None) => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no incident {id}"))),
+            Err(e) => Err(ApiError::from(e)),
+        }
+    }
+    .await;
+    respond(StatusCode::OK, result)
+}
+
+/// `POST /api/v1/incidents` (Bearer) `{"title", "impact", "components", "status"?, "message"}`:
+/// `201` with the incident once stored and published.
+pub async fn open_incident(_: Operator, State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let input: IncidentInput = json_body(&headers, &body)?;
+        Ok(operator::open_incident(&state.engine, &input).await?)
+    }
+    .await;
+    respond(StatusCode::CREATED, result)
+}
+
+/// `POST /api/v1/incidents/{id}/updates` (Bearer) `{"status", "message", "impact"?}`.
+pub async fn update_incident(
+    _: Operator,
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let id = path_id(&id, "an incident")?;
+        let input: UpdateInput = json_body(&headers, &body)?;
+        Ok(operator::update_incident(&state.engine, id, &input).await?)
+    }
+    .await;
+    respond(StatusCode::OK, result)
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let (reloads, reload_errors) = {
+        use std::sync::atomic::Ordering::Relaxed;
+        (state.checks.reloads.load(Relaxed), state.checks.reload_errors.load(Relaxed))
+    };
+    let body = format!(
+        "# HELP statuscast_config_reloads_total Configuration reloads applied.\n\
+         # TYPE statuscast_config_reloads_total counter\n\
+         statuscast_config_reloads_total {reloads}\n\
+         # HELP statuscast_config_reload_errors_total Reloads refused: the new file was invalid.\n\
+         # TYPE statuscast_config_reload_errors_total counter\n\
+         statuscast_config_reload_errors_total {reload_errors}\n\
+         # HELP statuscast_sse_streams Open Server-Sent Events streams.\n\
+         # TYPE statuscast_sse_streams gauge\n\
+         statuscast_sse_streams {}\n\
+         # HELP statuscast_snapshot_version Version of the current status snapshot.\n\
+         # TYPE statuscast_snapshot_version counter\n\
+         statuscast_snapshot_version {}\n",
+        state.hub.open_streams(),
+        state.hub.current().version()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        h
+    }
+
+    fn rejected(headers: &HeaderMap, body: &str) -> (StatusCode, String, Option<&'static str>) {
+        match validate_override(headers, body.as_bytes()) {
+            Ok(v) => panic!("accepted {v:?}"),
+            Err(e) => (e.status, e.message, e.field),
+        }
+    }
+
+    #[test]
+    fn a_valid_request_is_trimmed() {
+        let (l, m) = validate_override(&json_headers(), br#"{"level":"partial_outage","message":"  db slow \n"}"#)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!((l, m.as_str()), (Level::PartialOutage, "db slow"));
+    }
+
+    #[test]
+    fn bad_requests_say_what_is_wrong() {
+        let h = json_headers();
+        assert_eq!(rejected(&HeaderMap::new(), "{}").0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let (s, m, _) = rejected(&h, "{not json");
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(m.starts_with("invalid JSON body"), "{m}");
+        let (s, m, _) = rejected(&h, r#"{"level":"operational","message":"x","extra":1}"#);
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(m.contains("unknown field"), "{m}");
+        let (s, m, f) = rejected(&h, r#"{"level":"on_fire","message":"x"}"#);
+        assert_eq!((s, f), (StatusCode::UNPROCESSABLE_ENTITY, Some("level")));
+        assert!(m.contains("on_fire"), "{m}");
+        assert_eq!(rejected(&h, r#"{"level":"operational","message":"   "}"#).2, Some("message"));
+        let long = format!(r#"{{"level":"operational","message":"{}"}}"#, "é".repeat(501));
+        let (_, m, f) = rejected(&h, &long);
+        assert_eq!(f, Some("message"));
+        assert!(m.contains("501 characters"), "{m}");
+        assert!(rejected(&h, r#"{"level":"operational","message":"a\u0000b"}"#).1.contains("U+0000"));
+    }
+}

@@ -1,0 +1,83 @@
+//! HTTP: every route and who may use it, in one place ([`router`]).
+//!
+//! - Public: pages (`/`, `/history`, `/admin`'s login form), `GET` JSON, `/metrics`,
+//!   `/healthz`, the site's assets, and `/connect_to_sse` (served by [`crate::server::stream`]).
+//! - Operators with the Bearer token: the JSON API's writes ([`auth::Operator`]).
+//! - Operators with a session: the admin area's forms ([`admin`]).
+//!
+//! [`error`] maps every domain error to one HTTP status.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod pages;
+pub mod uptime;
+
+use crate::server::stream::sse;
+use crate::server::AppState;
+use crate::ui::shell;
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use tower_http::compression::CompressionLayer;
+
+/// A form's address reloaded or bookmarked (a GET): back to the dashboard.
+async fn to_dashboard() -> axum::response::Response {
+    admin::see_other("/admin")
+}
+
+pub fn router(state: AppState) -> Router {
+    // Leptos renders on tokio (leptos_routes would do this; the routes here are plain axum).
+    let _ = any_spawner::Executor::init_tokio();
+    // Pages the fallback renders (404) show the current status like every other page.
+    let context = {
+        let state = state.clone();
+        move || {
+            provide_context(state.clone());
+            provide_context(pages::page_context(&state, crate::ui::PageData::None));
+        }
+    };
+    let public = Router::new()
+        .route("/api/v1/status", get(api::get_status))
+        .route("/api/v1/history/{component}", get(api::history))
+        .route("/api/v1/maintenance", get(api::list_maintenance))
+        .route("/api/v1/incidents", get(api::list_incidents))
+        .route("/api/v1/incidents/{id}", get(api::get_incident))
+        .route("/metrics", get(api::metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/", get(pages::page))
+        .route("/history", get(pages::page));
+    // Heartbeats carry their check's own token (checked by the check), not the operator's.
+    let checks = Router::new().route("/api/v1/heartbeat/{component}", post(api::heartbeat));
+    // The operator API: every handler takes an `auth::Operator`, so none runs without the
+    // Bearer token.
+    let operator_api = Router::new()
+        .route("/api/v1/status", post(api::set_override).delete(api::clear_override))
+        .route("/api/v1/maintenance", post(api::add_maintenance))
+        .route("/api/v1/maintenance/{id}", axum::routing::delete(api::cancel_maintenance))
+        .route("/api/v1/incidents", post(api::open_incident))
+        .route("/api/v1/incidents/{id}/updates", post(api::update_incident));
+    // The admin area: forms guarded by session, CSRF token and same origin.
+    let admin_area = Router::new()
+        .route("/admin", get(pages::page))
+        .route("/admin/login", post(admin::login).get(to_dashboard))
+        .route("/admin/logout", post(admin::logout).get(to_dashboard))
+        .route("/admin/incidents", post(admin::open_incident).get(to_dashboard))
+        .route("/admin/incidents/{id}/updates", post(admin::update_incident).get(to_dashboard))
+        .route("/admin/maintenance", post(admin::schedule_maintenance).get(to_dashboard))
+        .route("/admin/maintenance/{id}/cancel", post(admin::cancel_maintenance).get(to_dashboard));
+    // Compressed: everything but the stream. tower-http's default predicate never compresses
+    // text/event-stream either; the stream route is merged after the layer so that no
+    // compression layer wraps it at all.
+    let compressed = public
+        .merge(checks)
+        .merge(operator_api)
+        .merge(admin_area)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(CompressionLayer::new());
+    // A stream asked for on a connection hyper already serves; a connection whose first
+    // request is a stream never reaches the router (see `stream::conn`).
+    let stream = Router::new().route("/connect_to_sse", get(sse::connect_to_sse));
+    compressed.merge(stream).with_state(state)
+}

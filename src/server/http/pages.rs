@@ -1,0 +1,96 @@
+//! Serving pages: each is the Leptos app (layout + live system-status partial) with the
+//! page's own data ([`PageData`]) prepared here first: the uptime history on the status
+//! page, the incident history, the admin area.
+
+use crate::server::store::StoreError;
+use crate::server::AppState;
+use crate::ui::history::HistoryPage;
+use crate::ui::{shell, Page, PageContext, PageData};
+use axum::extract::{Query, Request, State};
+use axum::response::{IntoResponse, Response};
+use leptos::prelude::provide_context;
+
+/// The status a page is rendered with (the hub's latest snapshot and the server's clock),
+/// and the page's data.
+pub fn page_context(state: &AppState, data: PageData) -> PageContext {
+    let status = crate::model::StatusView {
+        snapshot: (*state.hub.current().snapshot).clone(),
+        server_now_ms: crate::server::clock::now_ms(),
+    };
+    PageContext { status, data }
+}
+
+/// Renders the app for `req` with `data` as the page's own part.
+pub async fn render(state: AppState, req: Request, data: PageData) -> Response {
+    let options = state.leptos_options.clone();
+    let page = page_context(&state, data);
+    let handler = leptos_axum::render_app_to_stream_with_context(
+        move || {
+            provide_context(state.clone());
+            provide_context(page.clone());
+        },
+        move || shell(options.clone()),
+    );
+    handler(req).await.into_response()
+}
+
+/// Headers of every admin page: never cached (it holds the CSRF token), never framed.
+pub fn protect_admin(res: &mut Response) {
+    use axum::http::{header, HeaderValue};
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+}
+
+/// `GET /`, `GET /history`, `GET /admin`.
+pub async fn page(State(state): State<AppState>, req: Request) -> Response {
+    let page = Page::for_path(req.uri().path());
+    let data = match page {
+        Page::Status => PageData::Status(state.history.view()),
+        Page::History => {
+            let after = Query::<HistoryQuery>::try_from_uri(req.uri())
+                .ok()
+                .and_then(|q| Some((q.0.before?, q.0.before_id.unwrap_or(i64::MAX))));
+            PageData::History(incident_history(&state, after).await.unwrap_or_else(|e| {
+                tracing::error!("incident history: {e}");
+                HistoryPage { failed: true, ..HistoryPage::default() }
+            }))
+        }
+        Page::Admin => {
+            let done = req.uri().query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "done")
+                    .and_then(|(_, v)| crate::server::http::admin::done_text(&v))
+            });
+            let notice = crate::ui::admin::Notice { done: done.map(Into::into), ..Default::default() };
+            PageData::Admin(crate::server::http::admin::admin_view(&state, req.headers(), notice).await)
+        }
+        Page::NotFound => PageData::None,
+    };
+    let mut res = render(state, req, data).await;
+    if page == Page::Admin {
+        protect_admin(&mut res);
+    }
+    res
+}
+
+#[derive(serde::Deserialize)]
+pub struct HistoryQuery {
+    /// Resolution time and id of the last incident of the previous page.
+    before: Option<i64>,
+    before_id: Option<i64>,
+}
+
+const HISTORY_PAGE: i64 = 25;
+
+/// Resolved incidents, most recent first, `HISTORY_PAGE` at a time.
+async fn incident_history(state: &AppState, after: Option<(i64, i64)>) -> Result<HistoryPage, StoreError> {
+    let mut incidents = state.engine.store().resolved_incidents(after.unwrap_or((i64::MAX, 0)), HISTORY_PAGE + 1).await?;
+    let more = incidents.len() as i64 > HISTORY_PAGE;
+    incidents.truncate(HISTORY_PAGE as usize);
+    let older = incidents.last().filter(|_| more).map(|last| (last.resolved_ms.unwrap_or(0), last.id));
+    let components = state.hub.current().snapshot.components.clone();
+    Ok(HistoryPage { incidents, components, older, failed: false })
+}

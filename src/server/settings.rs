@@ -1,0 +1,240 @@
+//! The server's settings: `statuscast serve`'s flags (each with an environment variable and
+//! a default, so `statuscast serve` with nothing else set runs the embedded defaults), and
+//! the [`Settings`] the running server reads after start-up.
+
+use crate::server::checks::kinds::host::HostThresholds;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides site-addr in Leptos.toml). Port 0 picks a free port;
+    /// the chosen address is printed as `listening on http://ADDR`.
+    #[arg(long, env = "STATUSCAST_ADDR")]
+    pub addr: Option<SocketAddr>,
+
+    /// Runtime site settings (site root, address, environment).
+    #[arg(long, env = "STATUSCAST_LEPTOS_CONFIG", default_value = "Leptos.toml")]
+    pub leptos_config: PathBuf,
+
+    /// Components and checks (see statuscast.example.toml). Without this file, statuscast
+    /// monitors the host it runs on.
+    #[arg(long, env = "STATUSCAST_CONFIG", default_value = "statuscast.toml")]
+    pub config: PathBuf,
+
+    /// How often changes of detail (a check's reason, latency, time) are pushed; level
+    /// changes are pushed at once.
+    #[arg(long, env = "STATUSCAST_DETAIL_REFRESH", default_value = "10s", value_parser = parse_duration)]
+    pub detail_refresh: Duration,
+
+    /// Where statuscast keeps its state; also the disk whose free space is checked.
+    #[arg(long, env = "STATUSCAST_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Bearer token for the operator API. Unset: the operator API is disabled.
+    #[arg(long, env = "STATUSCAST_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Password for the admin area (/admin). The admin token is accepted at login too;
+    /// with neither set the admin area is disabled.
+    #[arg(long, env = "STATUSCAST_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Interval between SSE heartbeat comments.
+    #[arg(long, env = "STATUSCAST_HEARTBEAT", default_value = "15s", value_parser = parse_duration)]
+    pub heartbeat: Duration,
+
+    /// Base reconnect delay sent to browsers (`retry:`), in milliseconds.
+    #[arg(long, env = "STATUSCAST_SSE_RETRY_MS", default_value_t = 1000)]
+    pub sse_retry_ms: u64,
+
+    /// Random extra reconnect delay per client, up to this many milliseconds.
+    #[arg(long, env = "STATUSCAST_SSE_RETRY_JITTER_MS", default_value_t = 2000)]
+    pub sse_retry_jitter_ms: u64,
+
+    /// Serve each SSE stream on a connection of its own: a stream requested on a keep-alive
+    /// connection (one that already carried page requests) is told to reconnect at once and
+    /// that connection is closed, so the stream costs a few hundred bytes instead of the
+    /// ~25 KiB of buffers a general HTTP connection holds.
+    #[arg(long, env = "STATUSCAST_SSE_OWN_CONNECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub sse_own_connection: bool,
+
+    /// Most SSE streams held at once; more are told to retry later. Default: the open-file
+    /// limit less a reserve.
+    #[arg(long, env = "STATUSCAST_MAX_STREAMS")]
+    pub max_streams: Option<usize>,
+
+    /// A connection whose peer accepts no bytes for this long is closed (a stalled SSE
+    /// reader, a dead client behind a full socket buffer).
+    #[arg(long, env = "STATUSCAST_STALL_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub stall_timeout: Duration,
+
+    /// Send buffer of each connection's socket, in bytes (the kernel doubles it); bounds what
+    /// a stalled reader can hold. 0 leaves the kernel's autotuning.
+    #[arg(long, env = "STATUSCAST_SEND_BUFFER", default_value_t = 128 * 1024)]
+    pub send_buffer: usize,
+
+    /// How often host health is sampled.
+    #[arg(long, env = "STATUSCAST_HOST_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub host_interval: Duration,
+
+    #[arg(long, env = "STATUSCAST_DISK_DEGRADED_PCT", default_value_t = HostThresholds::default().disk_degraded_pct)]
+    pub disk_degraded_pct: f64,
+    #[arg(long, env = "STATUSCAST_DISK_OUTAGE_PCT", default_value_t = HostThresholds::default().disk_outage_pct)]
+    pub disk_outage_pct: f64,
+    #[arg(long, env = "STATUSCAST_MEMORY_DEGRADED_PCT", default_value_t = HostThresholds::default().memory_degraded_pct)]
+    pub memory_degraded_pct: f64,
+    #[arg(long, env = "STATUSCAST_MEMORY_OUTAGE_PCT", default_value_t = HostThresholds::default().memory_outage_pct)]
+    pub memory_outage_pct: f64,
+    /// 1-minute load per core above which the host is degraded.
+    #[arg(long, env = "STATUSCAST_LOAD_DEGRADED", default_value_t = HostThresholds::default().load_degraded)]
+    pub load_degraded: f64,
+    #[arg(long, env = "STATUSCAST_LOAD_OUTAGE", default_value_t = HostThresholds::default().load_outage)]
+    pub load_outage: f64,
+}
+
+/// Settings the running server needs after start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub admin_token: Option<String>,
+    pub admin_password: Option<String>,
+    pub heartbeat: Duration,
+    pub sse_retry_ms: u64,
+    pub sse_retry_jitter_ms: u64,
+    pub max_streams: usize,
+    pub sse_own_connection: bool,
+    pub host_interval: Duration,
+    pub stall_timeout: Duration,
+    pub send_buffer: usize,
+    pub thresholds: HostThresholds,
+    pub data_dir: PathBuf,
+    pub detail_refresh: Duration,
+}
+
+impl ServeArgs {
+    pub fn settings(&self) -> Result<Settings, SettingsError> {
+        let t = HostThresholds {
+            disk_degraded_pct: self.disk_degraded_pct,
+            disk_outage_pct: self.disk_outage_pct,
+            memory_degraded_pct: self.memory_degraded_pct,
+            memory_outage_pct: self.memory_outage_pct,
+            load_degraded: self.load_degraded,
+            load_outage: self.load_outage,
+        };
+        if t.disk_outage_pct > t.disk_degraded_pct {
+            return Err(SettingsError("--disk-outage-pct must not be above --disk-degraded-pct"));
+        }
+        if t.memory_outage_pct > t.memory_degraded_pct {
+            return Err(SettingsError("--memory-outage-pct must not be above --memory-degraded-pct"));
+        }
+        if t.load_outage < t.load_degraded {
+            return Err(SettingsError("--load-outage must not be below --load-degraded"));
+        }
+        let admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
+        if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(SettingsError("--admin-token / STATUSCAST_ADMIN_TOKEN must be at least 16 characters"));
+        }
+        let admin_password = self.admin_password.clone().filter(|p| !p.is_empty());
+        if admin_password.as_ref().is_some_and(|p| p.chars().count() < 12) {
+            return Err(SettingsError("--admin-password / STATUSCAST_ADMIN_PASSWORD must be at least 12 characters"));
+        }
+        Ok(Settings {
+            admin_token,
+            admin_password,
+            heartbeat: self.heartbeat,
+            sse_retry_ms: self.sse_retry_ms,
+            sse_retry_jitter_ms: self.sse_retry_jitter_ms,
+            max_streams: self.max_streams.unwrap_or_else(default_max_streams),
+            sse_own_connection: self.sse_own_connection,
+            host_interval: self.host_interval,
+            stall_timeout: self.stall_timeout,
+            send_buffer: self.send_buffer,
+            thresholds: t,
+            data_dir: self.data_dir.clone(),
+            detail_refresh: self.detail_refresh,
+        })
+    }
+}
+
+/// The soft open-file limit less a reserve for the listener, the data files and the API.
+fn default_max_streams() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    match limit.current {
+        Some(n) => (n as usize).saturating_sub(200).max(16),
+        None => 1_000_000,
+    }
+}
+
+/// Flags that do not make sense together; the message names them.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(&'static str);
+
+/// A duration that is not one; the message says what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadDuration(String);
+
+/// `250ms`, `15s`, `2m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, BadDuration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| BadDuration(format!("expected a duration like \"15s\" or \"500ms\", got {s:?}")))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(BadDuration(format!("unknown duration unit {other:?} in {s:?} (use ms, s, m or h)"))),
+    };
+    if secs <= 0.0 {
+        return Err(BadDuration(format!("duration {s:?} must be above zero")));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("15s").unwrap(), Duration::from_secs(15));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("5 fortnights").unwrap_err().to_string().contains("unknown duration unit"));
+        assert!(parse_duration("soon").unwrap_err().to_string().contains("expected a duration"));
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn defaults_are_valid_and_the_token_must_be_long_enough() {
+        let Command::Serve(args) = Cli::try_parse_from(["statuscast"]).unwrap().command() else { panic!() };
+        let s = args.settings().unwrap();
+        assert_eq!(s.heartbeat, Duration::from_secs(15));
+        assert!(s.max_streams >= 16);
+        let cli = Cli::try_parse_from(["statuscast", "serve", "--admin-token", "short"]).unwrap();
+        let Command::Serve(args) = cli.command() else { panic!() };
+        assert!(args.settings().unwrap_err().to_string().contains("at least 16"));
+    }
+
+    #[test]
+    fn a_later_flag_overrides_an_earlier_one() {
+        let cli = Cli::try_parse_from(["statuscast", "serve", "--heartbeat", "1s", "--heartbeat", "2s"]).unwrap();
+        let Command::Serve(args) = cli.command() else { panic!() };
+        assert_eq!(args.heartbeat, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn thresholds_must_be_ordered() {
+        let cli = Cli::try_parse_from(["statuscast", "serve", "--disk-outage-pct", "50"]).unwrap();
+        let Command::Serve(args) = cli.command() else { panic!() };
+        assert!(args.settings().unwrap_err().to_string().contains("--disk-outage-pct"));
+    }
+}

@@ -1,0 +1,286 @@
+//! Connections: the accept loop, and what serves each connection.
+//!
+//! A connection whose first request is `GET /connect_to_sse` is served here directly: the
+//! request head is read into a short-lived buffer, the response head is written, and from
+//! then on the connection holds only the socket and its [`SseStream`] (a few hundred bytes),
+//! writing the hub's shared event bytes as HTTP/1.1 chunks. Every other connection goes to
+//! hyper and the axum router (hyper keeps ~25 KiB of buffers per connection, which is fine for
+//! page and API requests but not for tens of thousands of idle streams).
+
+use crate::server::stream::listener::{GuardedListener, GuardedStream};
+use crate::server::stream::sse::{client_version, Session, SseStream, RESPONSE_HEAD};
+use crate::server::AppState;
+use axum::serve::Listener;
+use axum::Router;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+/// Which request on its connection (0: the first) a request served by hyper is.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestOnConnection(pub u64);
+
+/// Longest request head read before handing over to hyper or giving up.
+const MAX_HEAD: usize = 16 * 1024;
+/// How long a new connection may take to send its request head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts until `stop` resolves, then waits (briefly) for hyper connections to finish.
+/// SSE streams end through the hub's shutdown signal, not here.
+pub async fn serve(mut listener: GuardedListener, app: Router, state: AppState, stop: impl std::future::Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            (io, addr) = listener.accept() => {
+                let app = app.clone();
+                let state = state.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(connection(io, addr, app, state, watcher));
+            }
+            _ = &mut stop => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
+}
+
+/// The peer address of the connection a request came on (a request extension).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
+async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Router, state: AppState, watcher: Watcher) {
+    let mut head = Vec::with_capacity(1024);
+    let end = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)).await {
+        Ok(Ok(Some(end))) => end,
+        Ok(Ok(None)) => head.len(), // too long or no end: let hyper answer (431 / 400)
+        _ => return,                // closed, failed or too slow before a request
+    };
+    if let Some(version) = sse_request(&head[..end]) {
+        drop(head);
+        let _ = match Session::open(&state, version) {
+            Session::Stream(stream) => stream_events(&mut io, stream).await,
+            Session::Shed(body) => write_shed(&mut io, body).await,
+        };
+        return;
+    }
+    let io = Prefixed { prefix: Bytes::from(head), inner: io };
+    // Each request learns whether it is the connection's first (see `RequestOnConnection`).
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        let index = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        req.extensions_mut().insert(RequestOnConnection(index));
+        req.extensions_mut().insert(ClientAddr(addr));
+        tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(io), service);
+    // Boxed, so the hyper state is allocated only for connections that use it.
+    let _ = Box::pin(watcher.watch(conn)).await;
+}
+
+/// Reads until the end of the request head. Returns its length (with the blank line), or
+/// None if it did not end within `MAX_HEAD` bytes.
+async fn read_head(io: &mut GuardedStream, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
+    loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Ok(Some(i + 4));
+        }
+        if buf.len() >= MAX_HEAD {
+            return Ok(None);
+        }
+        if buf.capacity() - buf.len() < 512 {
+            buf.reserve(1024);
+        }
+        let n = io.read_buf(buf).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+}
+
+/// `Some(client version)` if this head is an HTTP/1.1 `GET /connect_to_sse[?...]`.
+pub fn sse_request(head: &[u8]) -> Option<Option<u64>> {
+    let mut headers = [httparse::EMPTY_HEADER; 48];
+    let mut req = httparse::Request::new(&mut headers);
+    if !matches!(req.parse(head), Ok(httparse::Status::Complete(_))) {
+        return None;
+    }
+    if req.method != Some("GET") || req.version != Some(1) {
+        return None;
+    }
+    let (path, query) = match req.path?.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (req.path?, None),
+    };
+    if path != "/connect_to_sse" {
+        return None;
+    }
+    let mut last_event_id = None;
+    for h in req.headers.iter() {
+        let name = h.name;
+        if name.eq_ignore_ascii_case("upgrade") || name.eq_ignore_ascii_case("expect") {
+            return None; // not a plain stream request: hyper knows what to do
+        }
+        if name.eq_ignore_ascii_case("last-event-id") {
+            last_event_id = std::str::from_utf8(h.value).ok();
+        }
+    }
+    let query_id = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lastEventId=")));
+    Some(client_version(last_event_id, query_id))
+}
+
+/// Streams until the hub ends the stream (shutdown) or the client goes away. The socket is
+/// watched for reads too, so a client that closes is noticed at once, not at the next write.
+async fn stream_events(io: &mut GuardedStream, mut stream: SseStream) -> io::Result<()> {
+    io.write_all(RESPONSE_HEAD).await?;
+    loop {
+        tokio::select! {
+            item = stream.next() => match item {
+                Some(Ok(bytes)) => write_chunk(io, &bytes).await?,
+                _ => break,
+            },
+            ready = io.readable() => {
+                ready?;
+                let mut scratch = [0u8; 256];
+                match io.try_read(&mut scratch) {
+                    Ok(0) => return Ok(()), // the client closed
+                    Ok(_) => {}             // anything it sends after the request is ignored
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    end_chunked(io).await
+}
+
+async fn write_shed(io: &mut GuardedStream, body: Bytes) -> io::Result<()> {
+    io.write_all(RESPONSE_HEAD).await?;
+    write_chunk(io, &body).await?;
+    end_chunked(io).await
+}
+
+/// `{len:x}\r\n` into `buf`; returns the used part.
+fn chunk_size_line(len: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len() - 2;
+    buf[i..].copy_from_slice(b"\r\n");
+    let mut n = len;
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[n & 15];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// One HTTP/1.1 chunk, in one vectored write where the socket takes it. Nothing is
+/// allocated: this runs for every event on every stream.
+async fn write_chunk(io: &mut GuardedStream, data: &[u8]) -> io::Result<()> {
+    let mut size_buf = [0u8; 20];
+    let size = chunk_size_line(data.len(), &mut size_buf);
+    let parts: [&[u8]; 3] = [size, data, b"\r\n"];
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut written = 0;
+    while written < total {
+        let mut slices = [IoSlice::new(&[]), IoSlice::new(&[]), IoSlice::new(&[])];
+        let mut count = 0;
+        let mut skip = written;
+        for p in parts {
+            if skip >= p.len() {
+                skip -= p.len();
+            } else {
+                slices[count] = IoSlice::new(&p[skip..]);
+                count += 1;
+                skip = 0;
+            }
+        }
+        let n = io.write_vectored(&slices[..count]).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        written += n;
+    }
+    Ok(())
+}
+
+/// The last chunk, then close the connection.
+async fn end_chunked(io: &mut GuardedStream) -> io::Result<()> {
+    io.write_all(b"0\r\n\r\n").await?;
+    io.shutdown().await
+}
+
+/// The connection with the bytes already read in front, for hyper.
+struct Prefixed {
+    prefix: Bytes,
+    inner: GuardedStream,
+}
+
+impl AsyncRead for Prefixed {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            buf.put_slice(&self.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Prefixed {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_size_lines_are_lowercase_hex() {
+        let mut buf = [0u8; 20];
+        for (len, want) in [(0, "0\r\n"), (9, "9\r\n"), (255, "ff\r\n"), (4096, "1000\r\n"), (0xabcdef, "abcdef\r\n")] {
+            assert_eq!(std::str::from_utf8(chunk_size_line(len, &mut buf)).unwrap(), want);
+            assert_eq!(format!("{len:x}\r\n"), want);
+        }
+    }
+
+    #[test]
+    fn recognises_stream_requests_and_their_version() {
+        let req = |s: &str| sse_request(s.as_bytes());
+        assert_eq!(req("GET /connect_to_sse HTTP/1.1\r\nHost: x\r\n\r\n"), Some(None));
+        assert_eq!(req("GET /connect_to_sse?lastEventId=9 HTTP/1.1\r\nHost: x\r\n\r\n"), Some(Some(9)));
+        assert_eq!(req("GET /connect_to_sse?lastEventId=9 HTTP/1.1\r\nLast-Event-ID: 12\r\n\r\n"), Some(Some(12)));
+        assert_eq!(req("GET /connect_to_sse HTTP/1.1\r\nlast-event-id: junk\r\n\r\n"), Some(None));
+        assert_eq!(req("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), None);
+        assert_eq!(req("GET /connect_to_sse_x HTTP/1.1\r\n\r\n"), None);
+        assert_eq!(req("POST /connect_to_sse HTTP/1.1\r\n\r\n"), None);
+        assert_eq!(req("GET /connect_to_sse HTTP/1.0\r\n\r\n"), None);
+        assert_eq!(req("GET /connect_to_sse HTTP/1.1\r\nUpgrade: h2c\r\n\r\n"), None);
+        assert_eq!(req("garbage\r\n\r\n"), None);
+    }
+}

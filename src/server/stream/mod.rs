@@ -1,0 +1,15 @@
+//! Streams: from the hub's latest snapshot to every open `/connect_to_sse` connection.
+//!
+//! - [`event`]: the SSE wire format (an event's fields, `retry:`), encoded once per snapshot.
+//! - [`hub`]: the latest published snapshot, fanned out (a latest-value channel).
+//! - [`sse`]: one client's stream ([`sse::SseStream`]) and the axum route for a stream asked
+//!   for on a connection hyper already serves.
+//! - [`conn`]: every accepted connection; one whose first request is `GET /connect_to_sse`
+//!   is served without hyper (the lean path), the rest go to the axum router.
+//! - [`listener`]: the TCP listener with per-socket limits (send buffer, stall timeout).
+
+pub mod conn;
+pub mod event;
+pub mod hub;
+pub mod listener;
+pub mod sse;

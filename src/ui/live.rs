@@ -1,0 +1,179 @@
+//! The live status: the [`Live`] island holds the snapshot a page was rendered with (its
+//! props, serialised into the page) and, in the browser, follows `/connect_to_sse` with one
+//! `EventSource` per page. The islands inside it (the system-status partial, the live parts
+//! of the status page) read it as context.
+
+use crate::model::{Snapshot, StatusView};
+use leptos::prelude::*;
+
+/// The root of everything live on a page: provides [`LiveStatus`] to the islands among its
+/// children, opens the stream, and keeps the tab's title on the current level. Its children
+/// are rendered on the server; only the islands among them run in the browser.
+#[island]
+pub fn Live(initial: StatusView, children: Children) -> impl IntoView {
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    let live = LiveStatus::provide(initial);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let title = super::title_for(live.snapshot.with(|s| s.level));
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            doc.set_title(&title);
+        }
+    });
+    children()
+}
+
+/// The state of the browser's stream, mirroring `EventSource.readyState` and its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamState {
+    /// Server-rendered, no script running (JavaScript off, or not hydrated yet).
+    Static,
+    Connecting,
+    Live,
+    /// The connection dropped; the browser is retrying.
+    Reconnecting,
+    /// The browser gave up (the server refused the stream); it will not retry.
+    Offline,
+}
+
+impl StreamState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamState::Static => "static",
+            StreamState::Connecting => "connecting",
+            StreamState::Live => "live",
+            StreamState::Reconnecting => "reconnecting",
+            StreamState::Offline => "offline",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StreamState::Static => "as of page load",
+            StreamState::Connecting => "connecting…",
+            StreamState::Live => "live",
+            StreamState::Reconnecting => "reconnecting…",
+            StreamState::Offline => "offline (will not retry; reload the page)",
+        }
+    }
+}
+
+/// Shared by the partial and the pages through context.
+#[derive(Clone, Copy)]
+pub struct LiveStatus {
+    pub snapshot: RwSignal<Snapshot>,
+    pub stream: RwSignal<StreamState>,
+    /// The server's clock as best known here, in Unix milliseconds; ticks once a second in
+    /// the browser. Starts at the server's render time, so hydration sees the same text.
+    pub now_ms: RwSignal<i64>,
+}
+
+impl LiveStatus {
+    /// Creates the signals from the snapshot the server rendered with, provides them as
+    /// context, and in the browser opens the stream.
+    fn provide(initial: StatusView) -> Self {
+        let live = LiveStatus {
+            snapshot: RwSignal::new(initial.snapshot),
+            stream: RwSignal::new(StreamState::Static),
+            now_ms: RwSignal::new(initial.server_now_ms),
+        };
+        provide_context(live);
+        #[cfg(feature = "hydrate")]
+        {
+            let server_now_ms = initial.server_now_ms;
+            // Effects run only in the browser, after hydration.
+            Effect::new(move |_| browser::follow_stream(live, server_now_ms));
+        }
+        live
+    }
+
+    pub fn expect() -> Self {
+        expect_context::<LiveStatus>()
+    }
+
+    /// Shows `next` unless it is not newer than what is shown. Returns whether it was shown.
+    pub fn accept(&self, next: Snapshot) -> bool {
+        let newer = self.snapshot.with_untracked(|s| next.version > s.version);
+        if newer {
+            self.snapshot.set(next);
+        }
+        newer
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use super::{LiveStatus, StreamState};
+    use crate::model::Snapshot;
+    use leptos::prelude::*;
+    use send_wrapper::SendWrapper;
+    use std::time::Duration;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    use web_sys::{Event, EventSource, MessageEvent};
+
+    /// How long a reconnect may take before the viewer is told about it.
+    const RECONNECT_GRACE: Duration = Duration::from_millis(400);
+
+    fn browser_now_ms() -> i64 {
+        js_sys::Date::now() as i64
+    }
+
+    pub fn follow_stream(live: LiveStatus, server_now_ms: i64) {
+        // "updated N s ago" runs on the server's clock, whatever the browser's says.
+        let offset = server_now_ms - browser_now_ms();
+        let clock = set_interval_with_handle(move || live.now_ms.set(browser_now_ms() + offset), Duration::from_secs(1)).ok();
+
+        let version = live.snapshot.with_untracked(|s| s.version);
+        let source = match EventSource::new(&format!("/connect_to_sse?lastEventId={version}")) {
+            Ok(s) => s,
+            Err(_) => {
+                live.stream.set(StreamState::Offline);
+                return;
+            }
+        };
+        live.stream.set(StreamState::Connecting);
+
+        let on_open = Closure::<dyn FnMut(Event)>::new(move |_| live.stream.set(StreamState::Live));
+        let watched = source.clone();
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |_| match watched.ready_state() {
+            EventSource::CLOSED => live.stream.set(StreamState::Offline),
+            EventSource::CONNECTING => {
+                // A reconnect that succeeds at once (the server moving the stream to a
+                // connection of its own) is not worth a flicker: say so only if it lasts.
+                let source = watched.clone();
+                set_timeout(
+                    move || {
+                        if source.ready_state() == EventSource::CONNECTING {
+                            live.stream.set(StreamState::Reconnecting);
+                        }
+                    },
+                    RECONNECT_GRACE,
+                );
+            }
+            _ => {}
+        });
+        let on_status = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let Some(text) = e.data().as_string() else { return };
+            match serde_json::from_str::<Snapshot>(&text) {
+                Ok(snapshot) => {
+                    live.stream.set(StreamState::Live);
+                    live.accept(snapshot);
+                }
+                Err(_) => leptos::logging::warn!("statuscast: ignoring a malformed status event"),
+            }
+        });
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let _ = source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
+
+        let held = SendWrapper::new((source, on_open, on_error, on_status));
+        on_cleanup(move || {
+            let (source, ..) = held.take();
+            source.close();
+            if let Some(clock) = clock {
+                clock.clear();
+            }
+        });
+    }
+}
