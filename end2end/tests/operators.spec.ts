@@ -57,7 +57,7 @@ test.describe('operators', () => {
     const title = 'Checkout <img src=x onerror=alert(1)> errors';
     await operator.fill('#open-incident input[name="title"]', title);
     await operator.selectOption('#open-incident select[name="impact"]', 'major');
-    await operator.check('#open-incident input[name="components"][value="host.disk"]');
+    await operator.check('#open-incident input[name="components[]"][value="host.disk"]');
     await operator.fill('#open-incident textarea[name="message"]', 'We are looking into failed payments.\nMore in 15 min.');
     const posted = Date.now();
     await operator.click('#open-incident button[type="submit"]');
@@ -116,6 +116,67 @@ test.describe('operators', () => {
     expect(operatorProblems).toEqual([]);
     await viewerContext.close();
     await operatorContext.close();
+  });
+
+  test('with JavaScript, admin actions answer in place: no reload, the refusal beside its field', async ({ browser }) => {
+    const context = await browser.newContext();
+    const operator = await context.newPage();
+    const problems = watchConsole(operator);
+    await operator.goto(server.base + '/admin');
+    await operator.fill('input[name="secret"]', PASSWORD);
+    await operator.click('form.login button[type="submit"]');
+    await expect(operator.locator('#open-incident')).toBeVisible();
+    await expect(operator.locator('#system-status .stream-state')).toHaveAttribute('data-stream', 'live', { timeout: 15_000 });
+    await operator.evaluate(() => ((window as any).__notReloaded = true));
+
+    // Refused: the error above the forms and beside the title, what was typed still there.
+    await operator.fill('#open-incident input[name="title"]', ' ');
+    await operator.fill('#open-incident textarea[name="message"]', 'typed before the refusal');
+    await operator.click('#open-incident button[type="submit"]');
+    await expect(operator.locator('.notice.error')).toHaveText('title: is required');
+    await expect(operator.locator('#open-incident .field-error')).toHaveText('is required');
+    await expect(operator.locator('#open-incident textarea[name="message"]')).toHaveValue('typed before the refusal');
+
+    // Done: the notice, and the dashboard's list follows the live status.
+    const started = Date.now();
+    await operator.fill('#open-incident input[name="title"]', 'Opened without a reload');
+    await operator.click('#open-incident button[type="submit"]');
+    await expect(operator.locator('.notice.done')).toContainText('Incident opened');
+    await expect(operator.locator('.notice.error')).toHaveCount(0);
+    const card = operator.locator('article.incident', { hasText: 'Opened without a reload' });
+    await expect(card.locator('form')).toBeVisible({ timeout: 2_000 });
+    console.log(`admin action with JavaScript → card on the dashboard: ${Date.now() - started} ms`);
+
+    // Resolved from its card, in place: it leaves the list.
+    await card.locator('select[name="status"]').selectOption('resolved');
+    await card.locator('textarea[name="message"]').fill('Fixed.');
+    await card.locator('button[type="submit"]').click();
+    await expect(operator.locator('.notice.done')).toContainText('Update posted');
+    await expect(card).toHaveCount(0, { timeout: 2_000 });
+    expect(await operator.evaluate(() => (window as any).__notReloaded)).toBe(true);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  test('without JavaScript, the admin area works with plain form posts', async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const operator = await context.newPage();
+    await operator.goto(server.base + '/admin');
+    await operator.fill('input[name="secret"]', PASSWORD);
+    await operator.click('form.login button[type="submit"]');
+    await expect(operator.locator('#open-incident')).toBeVisible();
+    await operator.fill('#open-incident input[name="title"]', 'Posted without JavaScript');
+    await operator.fill('#open-incident textarea[name="message"]', 'A plain form post.');
+    await operator.click('#open-incident button[type="submit"]');
+    await expect(operator.locator('.notice.done')).toContainText('Incident opened');
+    const card = operator.locator('article.incident', { hasText: 'Posted without JavaScript' });
+    await expect(card).toHaveCount(1);
+    await card.locator('select[name="status"]').selectOption('resolved');
+    await card.locator('textarea[name="message"]').fill('Done.');
+    await card.locator('button[type="submit"]').click();
+    await expect(operator.locator('.notice.done')).toContainText('Update posted');
+    await expect(card).toHaveCount(0);
+    await context.close();
   });
 
   test('the uptime bars render with a tooltip per day', async ({ page }) => {

@@ -3,10 +3,11 @@
 //! Errors name the file, line, column and field, as in
 //! `statuscast.toml:14:9: component[0].check[2].timeout: expected a duration like "5s"`.
 
+use super::kinds;
 use crate::model::Level;
 use crate::server::settings::parse_duration;
 use serde::{Deserialize, Deserializer};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
@@ -49,14 +50,7 @@ pub struct ComponentConfig {
     pub checks: Vec<toml::Spanned<CheckConfig>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HostMeasure {
-    All,
-    Disk,
-    Memory,
-    Load,
-}
+pub use super::kinds::host::HostMeasure;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,10 +62,9 @@ pub enum Kind {
     Heartbeat,
 }
 
-/// One check as written. Which fields apply depends on `kind`; [`validate`] says which are
-/// required and which do not belong.
+/// One check as written: the fields every kind has, and the rest, which the kind reads
+/// (its `Settings` in [`super::kinds`]; a field of another kind "does not apply").
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CheckConfig {
     pub kind: Kind,
     pub interval: Option<Dur>,
@@ -82,37 +75,80 @@ pub struct CheckConfig {
     pub success_threshold: Option<u32>,
     /// The level a failing check puts its component in (default `major_outage`).
     pub failure_level: Option<Level>,
-    // http
-    pub url: Option<String>,
-    pub method: Option<String>,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    pub expect_status: Option<Vec<u16>>,
-    pub body_contains: Option<String>,
-    pub body_regex: Option<String>,
-    /// Slower answers are degraded.
-    pub slow: Option<Dur>,
-    /// https: a certificate expiring within this many days is degraded.
-    pub tls_expiry_days: Option<u32>,
-    /// https: verify the certificate chain and name (default true).
-    pub tls_verify: Option<bool>,
-    // tcp
-    pub address: Option<String>,
-    // command
-    pub command: Option<Vec<String>>,
-    // host
-    pub disk_degraded_pct: Option<f64>,
-    pub disk_outage_pct: Option<f64>,
-    pub memory_degraded_pct: Option<f64>,
-    pub memory_outage_pct: Option<f64>,
-    pub load_degraded: Option<f64>,
-    pub load_outage: Option<f64>,
-    pub path: Option<String>,
-    /// Which host measure decides the level: disk, memory, load, or all (default).
-    pub measure: Option<HostMeasure>,
-    // heartbeat
-    pub period: Option<Dur>,
-    pub token: Option<String>,
+    /// The kind's own fields.
+    #[serde(flatten)]
+    pub settings: toml::Table,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Http => "http",
+            Kind::Tcp => "tcp",
+            Kind::Command => "command",
+            Kind::Host => "host",
+            Kind::Heartbeat => "heartbeat",
+        }
+    }
+
+    const ALL: [Kind; 5] = [Kind::Http, Kind::Tcp, Kind::Command, Kind::Host, Kind::Heartbeat];
+
+    /// The fields this kind reads.
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Kind::Http => kinds::http::FIELDS,
+            Kind::Tcp => kinds::tcp::FIELDS,
+            Kind::Command => kinds::command::FIELDS,
+            Kind::Host => kinds::host::FIELDS,
+            Kind::Heartbeat => kinds::heartbeat::FIELDS,
+        }
+    }
+
+    /// Reads and validates this kind's fields into its probe.
+    fn probe(self, settings: toml::Table, at: &Fields) -> Result<Probe, ConfigError> {
+        match self {
+            Kind::Http => kinds::http::validate(at.read(settings)?, at),
+            Kind::Tcp => kinds::tcp::validate(at.read(settings)?, at),
+            Kind::Command => kinds::command::validate(at.read(settings)?, at),
+            Kind::Host => kinds::host::validate(at.read(settings)?, at),
+            Kind::Heartbeat => kinds::heartbeat::validate(at.read(settings)?, at),
+        }
+    }
+}
+
+/// Where a kind's fields are, for its errors: `fail("url", ...)` names
+/// `component[0].check[1].url` at the check's line.
+pub struct Fields<'a> {
+    pub kind: Kind,
+    fail: &'a dyn Fn(&str, String) -> ConfigError,
+}
+
+impl Fields<'_> {
+    pub fn fail(&self, field: &str, message: impl Into<String>) -> ConfigError {
+        (self.fail)(field, message.into())
+    }
+
+    pub fn required(&self, field: &str) -> ConfigError {
+        self.fail(field, format!("is required for kind = \"{}\"", self.kind.name()))
+    }
+
+    /// The kind's settings from the check's remaining fields. A field of another kind does
+    /// not apply; one of no kind is unknown.
+    fn read<T: serde::de::DeserializeOwned>(&self, settings: toml::Table) -> Result<T, ConfigError> {
+        let own = self.kind.fields();
+        if let Some(key) = settings.keys().find(|k| !own.contains(&k.as_str())) {
+            let elsewhere = Kind::ALL.iter().any(|k| k.fields().contains(&key.as_str()));
+            return Err(if elsewhere {
+                self.fail(key, format!("does not apply to kind = \"{}\"", self.kind.name()))
+            } else {
+                self.fail(key, format!("unknown field `{key}`"))
+            });
+        }
+        serde_path_to_error::deserialize(toml::Value::Table(settings)).map_err(|e| {
+            let field = e.path().to_string();
+            self.fail(&field, e.into_inner().message().to_string())
+        })
+    }
 }
 
 /// A configuration error with its place.
@@ -311,41 +347,6 @@ fn validate_check(
     k: CheckConfig,
     fail: &dyn Fn(&str, String) -> ConfigError,
 ) -> Result<CheckSpec, ConfigError> {
-    let kind = k.kind;
-    let kind_name = format!("{kind:?}").to_lowercase();
-    // Fields that belong to other kinds are mistakes, not silently ignored.
-    let present: [(&str, bool, &[Kind]); 19] = [
-        ("tls_expiry_days", k.tls_expiry_days.is_some(), &[Kind::Http]),
-        ("tls_verify", k.tls_verify.is_some(), &[Kind::Http]),
-        ("url", k.url.is_some(), &[Kind::Http]),
-        ("method", k.method.is_some(), &[Kind::Http]),
-        ("headers", !k.headers.is_empty(), &[Kind::Http]),
-        ("expect_status", k.expect_status.is_some(), &[Kind::Http]),
-        ("body_contains", k.body_contains.is_some(), &[Kind::Http]),
-        ("body_regex", k.body_regex.is_some(), &[Kind::Http]),
-        ("slow", k.slow.is_some(), &[Kind::Http]),
-        ("address", k.address.is_some(), &[Kind::Tcp]),
-        ("command", k.command.is_some(), &[Kind::Command]),
-        ("disk_degraded_pct", k.disk_degraded_pct.is_some(), &[Kind::Host]),
-        ("disk_outage_pct", k.disk_outage_pct.is_some(), &[Kind::Host]),
-        ("memory_degraded_pct", k.memory_degraded_pct.is_some(), &[Kind::Host]),
-        ("memory_outage_pct", k.memory_outage_pct.is_some(), &[Kind::Host]),
-        ("load_degraded", k.load_degraded.is_some(), &[Kind::Host]),
-        ("load_outage", k.load_outage.is_some(), &[Kind::Host]),
-        ("period", k.period.is_some(), &[Kind::Heartbeat]),
-        ("token", k.token.is_some(), &[Kind::Heartbeat]),
-    ];
-    for (name, is_set, kinds) in present {
-        if is_set && !kinds.contains(&kind) {
-            return Err(fail(name, format!("does not apply to kind = \"{kind_name}\"")));
-        }
-    }
-    for (name, is_set) in [("path", k.path.is_some()), ("measure", k.measure.is_some())] {
-        if is_set && kind != Kind::Host {
-            return Err(fail(name, format!("does not apply to kind = \"{kind_name}\"")));
-        }
-    }
-    let required = |name: &str| fail(name, format!("is required for kind = \"{kind_name}\""));
     let interval = k.interval.map_or(Duration::from_secs(30), |d| d.0);
     let timeout = k.timeout.map_or(Duration::from_secs(10).min(interval), |d| d.0);
     if timeout > interval {
@@ -366,86 +367,7 @@ fn validate_check(
     if failure_level == Level::Operational {
         return Err(fail("failure_level", "a failure cannot be operational".into()));
     }
-    let probe = match kind {
-        Kind::Http => {
-            let url = k.url.ok_or_else(|| required("url"))?;
-            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-                return Err(fail("url", format!("{url:?} is not an http:// or https:// URL")));
-            }
-            let method = k.method.unwrap_or_else(|| "GET".into()).to_uppercase();
-            if !["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"].contains(&method.as_str()) {
-                return Err(fail("method", format!("unknown HTTP method {method:?}")));
-            }
-            let expect_status = k.expect_status.unwrap_or_default();
-            if let Some(bad) = expect_status.iter().find(|s| !(100..=599).contains(*s)) {
-                return Err(fail("expect_status", format!("{bad} is not an HTTP status")));
-            }
-            if (k.tls_expiry_days.is_some() || k.tls_verify.is_some()) && !url.starts_with("https://") {
-                return Err(fail("tls_expiry_days", "applies to https:// URLs only".into()));
-            }
-            if let Some(re) = &k.body_regex {
-                if let Err(e) = regex::Regex::new(re) {
-                    return Err(fail("body_regex", format!("invalid regular expression: {e}")));
-                }
-            }
-            Probe::Http {
-                url,
-                method,
-                headers: k.headers.into_iter().collect(),
-                expect_status,
-                body_contains: k.body_contains,
-                body_regex: k.body_regex,
-                slow: k.slow.map(|d| d.0),
-                tls_expiry_days: k.tls_expiry_days,
-                tls_verify: k.tls_verify.unwrap_or(true),
-            }
-        }
-        Kind::Tcp => {
-            let address = k.address.ok_or_else(|| required("address"))?;
-            match address.rsplit_once(':') {
-                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
-                _ => return Err(fail("address", format!("{address:?} is not host:port"))),
-            }
-            Probe::Tcp { address }
-        }
-        Kind::Command => {
-            let mut argv = k.command.ok_or_else(|| required("command"))?;
-            if argv.is_empty() || argv[0].is_empty() {
-                return Err(fail("command", "needs at least the program".into()));
-            }
-            let program = argv.remove(0);
-            Probe::Command { program, args: argv }
-        }
-        Kind::Host => {
-            let d = crate::server::checks::kinds::host::HostThresholds::default();
-            let thresholds = crate::server::checks::kinds::host::HostThresholds {
-                disk_degraded_pct: k.disk_degraded_pct.unwrap_or(d.disk_degraded_pct),
-                disk_outage_pct: k.disk_outage_pct.unwrap_or(d.disk_outage_pct),
-                memory_degraded_pct: k.memory_degraded_pct.unwrap_or(d.memory_degraded_pct),
-                memory_outage_pct: k.memory_outage_pct.unwrap_or(d.memory_outage_pct),
-                load_degraded: k.load_degraded.unwrap_or(d.load_degraded),
-                load_outage: k.load_outage.unwrap_or(d.load_outage),
-            };
-            if thresholds.disk_outage_pct > thresholds.disk_degraded_pct {
-                return Err(fail("disk_outage_pct", "must not be above disk_degraded_pct".into()));
-            }
-            if thresholds.memory_outage_pct > thresholds.memory_degraded_pct {
-                return Err(fail("memory_outage_pct", "must not be above memory_degraded_pct".into()));
-            }
-            if thresholds.load_outage < thresholds.load_degraded {
-                return Err(fail("load_outage", "must not be below load_degraded".into()));
-            }
-            Probe::Host { thresholds, path: k.path, measure: k.measure.unwrap_or(HostMeasure::All) }
-        }
-        Kind::Heartbeat => {
-            let period = k.period.ok_or_else(|| required("period"))?.0;
-            let token = k.token.ok_or_else(|| required("token"))?;
-            if token.len() < 16 {
-                return Err(fail("token", "must be at least 16 characters".into()));
-            }
-            Probe::Heartbeat { period, token }
-        }
-    };
+    let probe = k.kind.probe(k.settings, &Fields { kind: k.kind, fail })?;
     Ok(CheckSpec {
         id: format!("{component}/{index}"),
         interval,

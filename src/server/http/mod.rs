@@ -3,7 +3,8 @@
 //! - Public: pages (`/`, `/history`, `/admin`'s login form), `GET` JSON, `/metrics`,
 //!   `/healthz`, the site's assets, and `/connect_to_sse` (served by [`crate::server::stream`]).
 //! - Operators with the Bearer token: the JSON API's writes ([`auth::Operator`]).
-//! - Operators with a session: the admin area's forms ([`admin`]).
+//! - Operators with a session: the admin area's actions ([`admin`]), every one behind
+//!   [`admin::guard`].
 //!
 //! [`error`] maps every domain error to one HTTP status.
 
@@ -58,15 +59,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/maintenance/{id}", axum::routing::delete(api::cancel_maintenance))
         .route("/api/v1/incidents", post(api::open_incident))
         .route("/api/v1/incidents/{id}/updates", post(api::update_incident));
-    // The admin area: forms guarded by session, CSRF token and same origin.
-    let admin_area = Router::new()
-        .route("/admin", get(pages::page))
-        .route("/admin/login", post(admin::login).get(to_dashboard))
-        .route("/admin/logout", post(admin::logout).get(to_dashboard))
-        .route("/admin/incidents", post(admin::open_incident).get(to_dashboard))
-        .route("/admin/incidents/{id}/updates", post(admin::update_incident).get(to_dashboard))
-        .route("/admin/maintenance", post(admin::schedule_maintenance).get(to_dashboard))
-        .route("/admin/maintenance/{id}/cancel", post(admin::cancel_maintenance).get(to_dashboard));
+    // The admin area: its page, and its actions (server functions, posted with or without
+    // JavaScript), every one behind the one guard (enabled, same site, session, CSRF token).
+    let admin_actions = Router::new()
+        .route(admin::LOGIN_PATH, post(admin::action).get(to_dashboard))
+        .route("/admin/logout", post(admin::action).get(to_dashboard))
+        .route("/admin/incidents", post(admin::action).get(to_dashboard))
+        .route("/admin/updates", post(admin::action).get(to_dashboard))
+        .route("/admin/maintenance", post(admin::action).get(to_dashboard))
+        .route("/admin/maintenance/cancel", post(admin::action).get(to_dashboard))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), admin::guard));
+    let admin_area = Router::new().route("/admin", get(pages::page)).merge(admin_actions);
     // Compressed: everything but the stream. tower-http's default predicate never compresses
     // text/event-stream either; the stream route is merged after the layer so that no
     // compression layer wraps it at all.

@@ -1,9 +1,29 @@
 //! `kind = "command"`: a program run without a shell, read the Nagios plugin way.
 
 use crate::model::Level;
-use crate::server::checks::config::CheckSpec;
+use crate::server::checks::config::{CheckSpec, ConfigError, Fields, Probe};
 use crate::server::checks::probe::Outcome;
+use serde::Deserialize;
 use std::time::Instant;
+
+/// `kind = "command"` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The program and its arguments (no shell).
+    pub command: Option<Vec<String>>,
+}
+
+pub const FIELDS: &[&str] = &["command"];
+
+pub fn validate(s: Settings, at: &Fields) -> Result<Probe, ConfigError> {
+    let mut argv = s.command.ok_or_else(|| at.required("command"))?;
+    if argv.is_empty() || argv[0].is_empty() {
+        return Err(at.fail("command", "needs at least the program"));
+    }
+    let program = argv.remove(0);
+    Ok(Probe::Command { program, args: argv })
+}
 
 /// Runs a program (no shell) and maps its exit code the Nagios way: 0 OK, 1 WARNING →
 /// degraded, 2 CRITICAL → the failure level, 3 UNKNOWN → degraded. The first output line

@@ -4,9 +4,68 @@
 //! Sampling reads `/proc/meminfo`, `/proc/loadavg` and `statvfs(2)` (Linux).
 
 use crate::model::{ComponentStatus, Level};
-use crate::server::checks::config::HostMeasure;
+use crate::server::checks::config::{Fields, Probe};
 use crate::server::checks::probe::Outcome;
+use serde::Deserialize;
 use std::path::Path;
+
+/// Which host measure decides a check's level: disk, memory, load, or all (default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostMeasure {
+    All,
+    Disk,
+    Memory,
+    Load,
+}
+
+/// `kind = "host"` as written: thresholds (the defaults where absent), the path whose disk is
+/// measured (default the data directory), and the measure that decides.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub disk_degraded_pct: Option<f64>,
+    pub disk_outage_pct: Option<f64>,
+    pub memory_degraded_pct: Option<f64>,
+    pub memory_outage_pct: Option<f64>,
+    pub load_degraded: Option<f64>,
+    pub load_outage: Option<f64>,
+    pub path: Option<String>,
+    pub measure: Option<HostMeasure>,
+}
+
+pub const FIELDS: &[&str] = &[
+    "disk_degraded_pct",
+    "disk_outage_pct",
+    "memory_degraded_pct",
+    "memory_outage_pct",
+    "load_degraded",
+    "load_outage",
+    "path",
+    "measure",
+];
+
+pub fn validate(s: Settings, at: &Fields) -> Result<Probe, crate::server::checks::config::ConfigError> {
+    let d = HostThresholds::default();
+    let thresholds = HostThresholds {
+        disk_degraded_pct: s.disk_degraded_pct.unwrap_or(d.disk_degraded_pct),
+        disk_outage_pct: s.disk_outage_pct.unwrap_or(d.disk_outage_pct),
+        memory_degraded_pct: s.memory_degraded_pct.unwrap_or(d.memory_degraded_pct),
+        memory_outage_pct: s.memory_outage_pct.unwrap_or(d.memory_outage_pct),
+        load_degraded: s.load_degraded.unwrap_or(d.load_degraded),
+        load_outage: s.load_outage.unwrap_or(d.load_outage),
+    };
+    if thresholds.disk_outage_pct > thresholds.disk_degraded_pct {
+        return Err(at.fail("disk_outage_pct", "must not be above disk_degraded_pct"));
+    }
+    if thresholds.memory_outage_pct > thresholds.memory_degraded_pct {
+        return Err(at.fail("memory_outage_pct", "must not be above memory_degraded_pct"));
+    }
+    if thresholds.load_outage < thresholds.load_degraded {
+        return Err(at.fail("load_outage", "must not be below load_degraded"));
+    }
+    Ok(Probe::Host { thresholds, path: s.path, measure: s.measure.unwrap_or(HostMeasure::All) })
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct HostThresholds {

@@ -2,9 +2,67 @@
 //! regex), the time (`slow` → degraded) and the certificate's expiry (`tls_expiry_days`).
 
 use crate::model::Level;
-use crate::server::checks::config::{CheckSpec, Probe};
+use crate::server::checks::config::{CheckSpec, ConfigError, Dur, Fields, Probe};
 use crate::server::checks::probe::{ms, Outcome};
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::time::Instant;
+
+/// `kind = "http"` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub url: Option<String>,
+    pub method: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub expect_status: Option<Vec<u16>>,
+    pub body_contains: Option<String>,
+    pub body_regex: Option<String>,
+    /// Slower answers are degraded.
+    pub slow: Option<Dur>,
+    /// https: a certificate expiring within this many days is degraded.
+    pub tls_expiry_days: Option<u32>,
+    /// https: verify the certificate chain and name (default true).
+    pub tls_verify: Option<bool>,
+}
+
+pub const FIELDS: &[&str] =
+    &["url", "method", "headers", "expect_status", "body_contains", "body_regex", "slow", "tls_expiry_days", "tls_verify"];
+
+pub fn validate(s: Settings, at: &Fields) -> Result<Probe, ConfigError> {
+    let url = s.url.ok_or_else(|| at.required("url"))?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+        return Err(at.fail("url", format!("{url:?} is not an http:// or https:// URL")));
+    }
+    let method = s.method.unwrap_or_else(|| "GET".into()).to_uppercase();
+    if !["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"].contains(&method.as_str()) {
+        return Err(at.fail("method", format!("unknown HTTP method {method:?}")));
+    }
+    let expect_status = s.expect_status.unwrap_or_default();
+    if let Some(bad) = expect_status.iter().find(|s| !(100..=599).contains(*s)) {
+        return Err(at.fail("expect_status", format!("{bad} is not an HTTP status")));
+    }
+    if (s.tls_expiry_days.is_some() || s.tls_verify.is_some()) && !url.starts_with("https://") {
+        return Err(at.fail("tls_expiry_days", "applies to https:// URLs only"));
+    }
+    if let Some(re) = &s.body_regex {
+        if let Err(e) = regex::Regex::new(re) {
+            return Err(at.fail("body_regex", format!("invalid regular expression: {e}")));
+        }
+    }
+    Ok(Probe::Http {
+        url,
+        method,
+        headers: s.headers.into_iter().collect(),
+        expect_status,
+        body_contains: s.body_contains,
+        body_regex: s.body_regex,
+        slow: s.slow.map(|d| d.0),
+        tls_expiry_days: s.tls_expiry_days,
+        tls_verify: s.tls_verify.unwrap_or(true),
+    })
+}
 
 /// Largest response body read for body checks.
 const MAX_BODY: usize = 1 << 20;

@@ -1,26 +1,39 @@
 //! The admin area: `/admin`, behind a login (the admin password, or the admin token, from
 //! the command line or the environment), with forms to open and update incidents and to
-//! schedule and cancel maintenance. The forms post to plain handlers here (no JavaScript
-//! needed), each protected by the session cookie (`HttpOnly; SameSite=Strict`; sessions are
-//! stored, so a restart keeps operators logged in), a per-session
-//! CSRF token, and a same-origin check. The actions are the API's (`server::operator`).
+//! schedule and cancel maintenance.
+//!
+//! Every action is a server function (`crate::ui::admin::actions`) posted by an
+//! `ActionForm`, and every action route answers both ways:
+//! - with JavaScript, the server function's call (`Accept: application/json`): the result as
+//!   JSON, shown in the page without a reload;
+//! - without, a plain form post: `303` back to the dashboard, or the page again with the
+//!   error and the values typed (`4xx`).
+//!
+//! [`guard`] runs before every action, whichever way it comes: the area must be enabled, the
+//! post must come from this site, and (but for the login) it needs a live session and that
+//! session's CSRF token. Sessions are stored, so a restart keeps operators logged in.
+//! The actions themselves are the JSON API's (`server::domain::operator`).
 
 pub mod session;
 
 use crate::server::clock::now_ms;
 use crate::server::domain::operator::{self, ActionError, IncidentInput, MaintenanceInput, UpdateInput};
+use crate::server::http::error::action_status;
 use crate::server::secret::same_secret;
-use crate::server::store::StoredSession as Session;
 use crate::server::stream::conn::ClientAddr;
 use crate::server::AppState;
 use crate::ui::admin::{AdminView, Dashboard, Notice};
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use leptos::prelude::*;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use session::{COOKIE, SESSION_TTL_MS};
 
 const MAX_FORM_BYTES: usize = 64 * 1024;
+pub const LOGIN_PATH: &str = "/admin/login";
 
 fn enabled(state: &AppState) -> bool {
     state.settings.admin_password.is_some() || state.settings.admin_token.is_some()
@@ -35,13 +48,13 @@ fn secret_ok(state: &AppState, secret: &str) -> bool {
         .fold(false, |ok, expected| ok | same_secret(secret.as_bytes(), expected.as_bytes()))
 }
 
-async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<(String, Session)> {
+async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<(String, crate::server::store::StoredSession)> {
     let id = session::cookie_value(headers)?;
     let s = session::get(state.engine.store().as_ref(), &id, now_ms()).await?;
     Some((id, s))
 }
 
-/// The words for a `?done=` code after a successful post.
+/// The words for a `?done=` code after a successful action.
 pub fn done_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "opened" => "Incident opened: every viewer sees it now.",
@@ -49,6 +62,7 @@ pub fn done_text(code: &str) -> Option<&'static str> {
         "scheduled" => "Maintenance scheduled.",
         "cancelled" => "Maintenance window cancelled.",
         "loggedout" => "Logged out.",
+        "loggedin" => "Logged in.",
         _ => return None,
     })
 }
@@ -60,17 +74,7 @@ pub async fn admin_view(state: &AppState, headers: &HeaderMap, notice: Notice) -
     }
     match session_of(state, headers).await {
         None => AdminView::Login(notice),
-        Some((_, s)) => {
-            let current = state.hub.current();
-            let snap = &current.snapshot;
-            AdminView::Dashboard(Dashboard {
-                components: snap.components.clone(),
-                incidents: snap.incidents.clone(),
-                windows: snap.maintenance.clone(),
-                csrf: s.csrf,
-                notice,
-            })
-        }
+        Some((_, s)) => AdminView::Dashboard(Dashboard { csrf: s.csrf, notice }),
     }
 }
 
@@ -109,188 +113,221 @@ fn secure_request(headers: &HeaderMap) -> bool {
     headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
 }
 
-struct Form {
-    fields: Vec<(String, String)>,
+/// A call of a server function by its browser client (an `ActionForm` with JavaScript), as
+/// opposed to a plain form post.
+fn from_script(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"))
 }
 
-impl Form {
+/// A posted form's fields. Lists are read from `name` and `name[]` alike (the forms use
+/// `name[]`, as server functions read them; a script may send either).
+#[derive(Clone, Debug, Default)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
     fn one(&self, name: &str) -> String {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
     }
+
     fn all(&self, name: &str) -> Vec<String> {
-        self.fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+        let listed = format!("{name}[]");
+        self.0.iter().filter(|(k, _)| *k == name || *k == listed).map(|(_, v)| v.clone()).collect()
     }
-    /// The fields to show again in a refused form (not the CSRF token or a secret).
+
+    /// The fields to show again in a refused form (not the CSRF token or a secret), lists
+    /// under their plain names.
     fn echo(&self) -> Vec<(String, String)> {
-        self.fields.iter().filter(|(k, _)| k != "csrf" && k != "secret").cloned().collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k != "csrf" && k != "secret")
+            .map(|(k, v)| (k.trim_end_matches("[]").to_string(), v.clone()))
+            .collect()
     }
 }
 
-async fn read_form(req: Request) -> Result<(HeaderMap, Option<ClientAddr>, Form), Response> {
-    let (parts, body) = req.into_parts();
+/// What [`guard`] established for an admin post, for the action it protects.
+#[derive(Clone, Debug)]
+pub struct Guarded {
+    /// The operator's session id (`None` for the login).
+    pub session: Option<String>,
+    pub client: std::net::IpAddr,
+    pub fields: Fields,
+}
+
+/// A refused action: its status and what the operator is told.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: StatusCode,
+    pub message: String,
+    /// Seconds to wait (a throttled login).
+    pub retry_after: Option<u64>,
+}
+
+impl Refused {
+    fn new(status: StatusCode, message: impl Into<String>) -> Refused {
+        Refused { status, message: message.into(), retry_after: None }
+    }
+}
+
+impl From<ActionError> for Refused {
+    fn from(e: ActionError) -> Self {
+        Refused::new(action_status(&e), e.to_string())
+    }
+}
+
+/// A done action: the code for its words ([`done_text`]) and a cookie to set.
+#[derive(Debug)]
+pub struct Done {
+    pub code: &'static str,
+    pub cookie: Option<String>,
+}
+
+impl Done {
+    fn said(code: &'static str) -> Done {
+        Done { code, cookie: None }
+    }
+}
+
+/// Answers a refusal the way the post came: a script gets the server function's error
+/// (shown beside the form), a plain form post gets the page again.
+async fn refuse(state: &AppState, headers: &HeaderMap, refused: Refused, form: Option<(&str, &Fields)>) -> Response {
+    if from_script(headers) {
+        let error: ServerFnError = ServerFnError::from_server_fn_error(ServerFnErrorErr::ServerError(refused.message));
+        let mut res = (refused.status, error.ser()).into_response();
+        if let Some(wait) = refused.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
+        return res;
+    }
+    let notice = Notice {
+        error: Some(refused.message),
+        form: form.map(|(id, _)| id.to_string()),
+        fields: form.map(|(_, f)| f.echo()).unwrap_or_default(),
+        ..Notice::default()
+    };
+    let mut res = page_with(state.clone(), headers, refused.status, notice).await;
+    if let Some(wait) = refused.retry_after {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    }
+    res
+}
+
+/// The one check of every admin post, before its action runs (whichever way it comes): a
+/// form body; the area enabled; the same site; and but for the login, a live session and
+/// its CSRF token. The action finds the result as a [`Guarded`] request extension.
+pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != axum::http::Method::POST {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
     let is_form = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected a form (application/x-www-form-urlencoded)").into_response());
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected a form (application/x-www-form-urlencoded)").into_response();
     }
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
-        .await
-        .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response())?;
-    let fields = form_urlencoded::parse(&bytes).into_owned().collect();
-    Ok((parts.headers, parts.extensions.get::<ClientAddr>().copied(), Form { fields }))
-}
-
-fn error_notice(message: String, form: &str, f: &Form) -> Notice {
-    Notice { error: Some(message), form: Some(form.to_string()), fields: f.echo(), ..Notice::default() }
-}
-
-/// The admin page again, with `message` as the error, answered with `status`.
-async fn refuse(state: &AppState, headers: &HeaderMap, status: StatusCode, message: impl Into<String>) -> Response {
-    page_with(state.clone(), headers, status, Notice { error: Some(message.into()), ..Notice::default() }).await
-}
-
-/// Refuses any post while the admin area is disabled, and posts from another site.
-async fn open_and_same_site(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
-    if !enabled(state) {
-        return Err(refuse(state, headers, StatusCode::FORBIDDEN, "The admin area is disabled.").await);
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response();
+    };
+    let fields = Fields(form_urlencoded::parse(&bytes).into_owned().collect());
+    let headers = &parts.headers;
+    if !enabled(&state) {
+        return refuse(&state, headers, Refused::new(StatusCode::FORBIDDEN, "The admin area is disabled."), None).await;
     }
     if cross_site(headers) {
-        return Err(refuse(state, headers, StatusCode::FORBIDDEN, "Refused: this form was posted from another site.").await);
+        let refused = Refused::new(StatusCode::FORBIDDEN, "Refused: this form was posted from another site.");
+        return refuse(&state, headers, refused, None).await;
     }
-    Ok(())
-}
-
-/// Session, same-origin and CSRF checks for a form post; the refusal is a full page.
-async fn guard(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<(String, Session), Response> {
-    open_and_same_site(state, headers).await?;
-    let Some((id, session)) = session_of(state, headers).await else {
-        return Err(refuse(state, headers, StatusCode::UNAUTHORIZED, "Log in first (your session may have ended).").await);
-    };
-    if !same_secret(form.one("csrf").as_bytes(), session.csrf.as_bytes()) {
-        let message = "Refused: the form's CSRF token is missing or wrong. Reload the page and try again.";
-        return Err(refuse(state, headers, StatusCode::FORBIDDEN, message).await);
-    }
-    Ok((id, session))
-}
-
-/// A form post that passed the session, same-origin and CSRF checks.
-async fn guarded_form(state: &AppState, req: Request) -> Result<(HeaderMap, Form), Response> {
-    let (headers, _, form) = read_form(req).await?;
-    guard(state, &headers, &form).await?;
-    Ok((headers, form))
-}
-
-/// `POST /admin/login` (`secret`).
-pub async fn login(State(state): State<AppState>, req: Request) -> Response {
-    let (headers, addr, form) = match read_form(req).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    if let Err(res) = open_and_same_site(&state, &headers).await {
-        return res;
-    }
-    let refuse = |status, message: String| refuse(&state, &headers, status, message);
-    let ip = addr.map(|a| a.0.ip()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    let now = now_ms();
-    if let Some(wait_ms) = state.login_throttle.blocked_for(ip, now) {
-        let minutes = (wait_ms + 59_999) / 60_000;
-        let mut res = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many failed logins from your address; try again in {minutes} min."),
-        )
-        .await;
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_ms / 1000 + 1));
-        return res;
-    }
-    if !secret_ok(&state, &form.one("secret")) {
-        state.login_throttle.failed(ip, now);
-        tracing::warn!("admin login refused for {ip}");
-        return refuse(StatusCode::UNAUTHORIZED, "Wrong password or token.".into()).await;
-    }
-    state.login_throttle.succeeded(ip);
-    let id = match session::create(state.engine.store().as_ref(), now).await {
-        Ok((id, _)) => id,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, format!("The session could not be stored: {e}")).await,
-    };
-    let secure = if secure_request(&headers) { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", SESSION_TTL_MS / 1000);
-    let mut res = see_other("/admin");
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex and ascii"));
-    tracing::info!("admin login from {ip}");
-    res
-}
-
-/// `POST /admin/logout`.
-pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
-    let (headers, _, form) = match read_form(req).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let (id, _) = match guard(&state, &headers, &form).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    if let Err(e) = session::end(state.engine.store().as_ref(), &id).await {
-        tracing::error!("{e}");
-    }
-    let mut res = see_other("/admin?done=loggedout");
-    let expire = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&expire).expect("ascii"));
-    res
-}
-
-/// The answer to an action: back to the dashboard, or the page again with the error.
-async fn outcome<T>(
-    state: AppState,
-    headers: &HeaderMap,
-    result: Result<T, ActionError>,
-    done: &str,
-    form_id: &str,
-    form: &Form,
-) -> Response {
-    match result {
-        Ok(_) => see_other(&format!("/admin?done={done}")),
-        Err(e) => {
-            let status = crate::server::http::error::action_status(&e);
-            page_with(state, headers, status, error_notice(e.to_string(), form_id, form)).await
+    let client = parts.extensions.get::<ClientAddr>().map(|a| a.0.ip()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let session = if parts.uri.path() == LOGIN_PATH {
+        None
+    } else {
+        let Some((id, session)) = session_of(&state, headers).await else {
+            let refused = Refused::new(StatusCode::UNAUTHORIZED, "Log in first (your session may have ended).");
+            return refuse(&state, headers, refused, None).await;
+        };
+        if !same_secret(fields.one("csrf").as_bytes(), session.csrf.as_bytes()) {
+            let message = "Refused: the form's CSRF token is missing or wrong. Reload the page and try again.";
+            return refuse(&state, headers, Refused::new(StatusCode::FORBIDDEN, message), None).await;
         }
+        Some(id)
+    };
+    parts.extensions.insert(Guarded { session, client, fields });
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// The admin actions, each once: called by the server functions and by plain form posts.
+pub mod actions {
+    use super::*;
+
+    pub async fn login(state: &AppState, g: &Guarded, secret: &str, secure: bool) -> Result<Done, Refused> {
+        let now = now_ms();
+        if let Some(wait_ms) = state.login_throttle.blocked_for(g.client, now) {
+            let minutes = (wait_ms + 59_999) / 60_000;
+            let message = format!("Too many failed logins from your address; try again in {minutes} min.");
+            return Err(Refused {
+                retry_after: Some((wait_ms / 1000 + 1) as u64),
+                ..Refused::new(StatusCode::TOO_MANY_REQUESTS, message)
+            });
+        }
+        if !secret_ok(state, secret) {
+            state.login_throttle.failed(g.client, now);
+            tracing::warn!("admin login refused for {}", g.client);
+            return Err(Refused::new(StatusCode::UNAUTHORIZED, "Wrong password or token."));
+        }
+        state.login_throttle.succeeded(g.client);
+        let (id, _) = session::create(state.engine.store().as_ref(), now).await.map_err(|e| {
+            tracing::error!("{e}");
+            Refused::new(StatusCode::INTERNAL_SERVER_ERROR, format!("The session could not be stored: {e}"))
+        })?;
+        let secure = if secure { "; Secure" } else { "" };
+        tracing::info!("admin login from {}", g.client);
+        Ok(Done {
+            code: "loggedin",
+            cookie: Some(format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", SESSION_TTL_MS / 1000)),
+        })
     }
-}
 
-/// `POST /admin/incidents`.
-pub async fn open_incident(State(state): State<AppState>, req: Request) -> Response {
-    let (headers, form) = match guarded_form(&state, req).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let input = IncidentInput {
-        title: form.one("title"),
-        impact: form.one("impact"),
-        components: form.all("components"),
-        status: Some(form.one("status")),
-        message: form.one("message"),
-    };
-    let result = operator::open_incident(&state.engine, &input).await;
-    outcome(state, &headers, result, "opened", "open", &form).await
-}
+    pub async fn logout(state: &AppState, g: &Guarded) -> Result<Done, Refused> {
+        if let Some(id) = &g.session {
+            if let Err(e) = session::end(state.engine.store().as_ref(), id).await {
+                tracing::error!("{e}");
+            }
+        }
+        Ok(Done { code: "loggedout", cookie: Some(format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")) })
+    }
 
-/// `POST /admin/incidents/{id}/updates`.
-pub async fn update_incident(State(state): State<AppState>, Path(id): Path<i64>, req: Request) -> Response {
-    let (headers, form) = match guarded_form(&state, req).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let input = UpdateInput { status: form.one("status"), message: form.one("message"), impact: Some(form.one("impact")) };
-    let result = operator::update_incident(&state.engine, id, &input).await;
-    outcome(state, &headers, result, "updated", &format!("update-{id}"), &form).await
+    pub async fn open_incident(state: &AppState, input: IncidentInput) -> Result<Done, Refused> {
+        operator::open_incident(&state.engine, &input).await?;
+        Ok(Done::said("opened"))
+    }
+
+    pub async fn update_incident(state: &AppState, id: i64, input: UpdateInput) -> Result<Done, Refused> {
+        operator::update_incident(&state.engine, id, &input).await?;
+        Ok(Done::said("updated"))
+    }
+
+    pub async fn schedule_maintenance(state: &AppState, input: MaintenanceInput) -> Result<Done, Refused> {
+        operator::schedule_maintenance(&state.engine, &input).await?;
+        Ok(Done::said("scheduled"))
+    }
+
+    pub async fn cancel_maintenance(state: &AppState, id: i64) -> Result<Done, Refused> {
+        operator::cancel_maintenance(&state.engine, id).await?;
+        Ok(Done::said("cancelled"))
+    }
+
+    /// An id field, or the refusal naming it.
+    pub fn id(v: &str) -> Result<i64, Refused> {
+        v.trim().parse().map_err(|_| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, format!("id: {v:?} is not an id")))
+    }
 }
 
 /// A `datetime-local` value (`2026-12-01T22:00`, read as UTC) as RFC 3339; anything else
 /// is passed on as typed, for the validation to name.
-fn local_input_as_utc(v: &str) -> String {
+pub fn local_input_as_utc(v: &str) -> String {
     let v = v.trim();
     match v.len() {
         16 => format!("{v}:00Z"),
@@ -299,30 +336,121 @@ fn local_input_as_utc(v: &str) -> String {
     }
 }
 
-/// `POST /admin/maintenance`.
-pub async fn schedule_maintenance(State(state): State<AppState>, req: Request) -> Response {
-    let (headers, form) = match guarded_form(&state, req).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let input = MaintenanceInput {
-        title: form.one("title"),
-        starts_at: local_input_as_utc(&form.one("starts_at")),
-        ends_at: local_input_as_utc(&form.one("ends_at")),
-        components: form.all("components"),
-    };
-    let result = operator::schedule_maintenance(&state.engine, &input).await;
-    outcome(state, &headers, result, "scheduled", "maintenance", &form).await
+/// The answer to a server function's call: the words of what was done, a cookie to set, a
+/// page to go to (login, logout); or the refusal's status and message.
+pub fn answer_script(result: Result<Done, Refused>) -> Result<String, ServerFnError> {
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    match result {
+        Ok(done) => {
+            if let Some(cookie) = done.cookie {
+                response.insert_header(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
+            }
+            match done.code {
+                "loggedin" => leptos_axum::redirect("/admin"),
+                "loggedout" => leptos_axum::redirect("/admin?done=loggedout"),
+                _ => {}
+            }
+            Ok(done_text(done.code).unwrap_or("Done.").to_string())
+        }
+        Err(refused) => {
+            response.set_status(refused.status);
+            if let Some(wait) = refused.retry_after {
+                response.insert_header(header::RETRY_AFTER, HeaderValue::from(wait));
+            }
+            Err(ServerFnError::ServerError(refused.message))
+        }
+    }
 }
 
-/// `POST /admin/maintenance/{id}/cancel`.
-pub async fn cancel_maintenance(State(state): State<AppState>, Path(id): Path<i64>, req: Request) -> Response {
-    let (headers, form) = match guarded_form(&state, req).await {
-        Ok(v) => v,
-        Err(res) => return res,
+/// What the guard established, for a server function (`csrf` is the token the function was
+/// posted with: the guard checked it against the session before the function ran).
+pub fn guarded(csrf: &str) -> Result<(AppState, Guarded), ServerFnError> {
+    let _ = csrf;
+    let state = expect_context::<AppState>();
+    let parts = expect_context::<axum::http::request::Parts>();
+    match parts.extensions.get::<Guarded>().cloned() {
+        Some(guarded) => Ok((state, guarded)),
+        None => Err(ServerFnError::ServerError("this action is served only behind the admin guard".into())),
+    }
+}
+
+/// Whether the request came over HTTPS (behind a proxy): the session cookie is `Secure` then.
+pub fn secure() -> bool {
+    use_context::<axum::http::request::Parts>().is_some_and(|p| secure_request(&p.headers))
+}
+
+/// Every admin action route: a server function's call goes to Leptos, a plain form post is
+/// read here; both run the same [`actions`].
+pub async fn action(State(state): State<AppState>, req: Request) -> Response {
+    if from_script(req.headers()) {
+        let context = {
+            let state = state.clone();
+            move || provide_context(state.clone())
+        };
+        let mut res = leptos_axum::handle_server_fns_with_context(context, req).await.into_response();
+        crate::server::http::pages::protect_admin(&mut res);
+        return res;
+    }
+    let headers = req.headers().clone();
+    let path = req.uri().path().to_string();
+    let Some(g) = req.extensions().get::<Guarded>().cloned() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let result = operator::cancel_maintenance(&state.engine, id).await;
-    outcome(state, &headers, result, "cancelled", "cancel", &form).await
+    let f = &g.fields;
+    let (form_id, result) = match path.as_str() {
+        LOGIN_PATH => ("login".to_string(), actions::login(&state, &g, &f.one("secret"), secure_request(&headers)).await),
+        "/admin/logout" => ("logout".to_string(), actions::logout(&state, &g).await),
+        "/admin/incidents" => {
+            let input = IncidentInput {
+                title: f.one("title"),
+                impact: f.one("impact"),
+                components: f.all("components"),
+                status: Some(f.one("status")),
+                message: f.one("message"),
+            };
+            ("open".to_string(), actions::open_incident(&state, input).await)
+        }
+        "/admin/updates" => {
+            let input = UpdateInput { status: f.one("status"), message: f.one("message"), impact: Some(f.one("impact")) };
+            let id = f.one("id");
+            let result = match actions::id(&id) {
+                Ok(id) => actions::update_incident(&state, id, input).await,
+                Err(e) => Err(e),
+            };
+            (format!("update-{}", id.trim()), result)
+        }
+        "/admin/maintenance" => {
+            let input = MaintenanceInput {
+                title: f.one("title"),
+                starts_at: local_input_as_utc(&f.one("starts_at")),
+                ends_at: local_input_as_utc(&f.one("ends_at")),
+                components: f.all("components"),
+            };
+            ("maintenance".to_string(), actions::schedule_maintenance(&state, input).await)
+        }
+        "/admin/maintenance/cancel" => {
+            let result = match actions::id(&f.one("id")) {
+                Ok(id) => actions::cancel_maintenance(&state, id).await,
+                Err(e) => Err(e),
+            };
+            ("cancel".to_string(), result)
+        }
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    match result {
+        Ok(done) => {
+            let location = match done.code {
+                "loggedin" => "/admin".to_string(),
+                code => format!("/admin?done={code}"),
+            };
+            let mut res = see_other(&location);
+            if let Some(cookie) = done.cookie {
+                res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
+            }
+            res
+        }
+        Err(refused) => refuse(&state, &headers, refused, Some((&form_id, f))).await,
+    }
 }
 
 #[cfg(test)]
@@ -353,5 +481,27 @@ mod tests {
         assert_eq!(local_input_as_utc("2026-12-01T22:00:30"), "2026-12-01T22:00:30Z");
         assert_eq!(local_input_as_utc("2026-12-01T22:00:00Z"), "2026-12-01T22:00:00Z");
         assert_eq!(local_input_as_utc("soon"), "soon");
+    }
+
+    #[test]
+    fn lists_are_read_with_and_without_brackets_and_secrets_are_not_echoed() {
+        let f = Fields(vec![
+            ("components[]".into(), "a".into()),
+            ("components".into(), "b".into()),
+            ("csrf".into(), "x".into()),
+            ("title".into(), "t".into()),
+        ]);
+        assert_eq!(f.all("components"), ["a", "b"]);
+        assert_eq!(
+            f.echo(),
+            vec![("components".to_string(), "a".to_string()), ("components".into(), "b".into()), ("title".into(), "t".into())]
+        );
+    }
+
+    #[test]
+    fn script_calls_are_told_from_form_posts() {
+        assert!(from_script(&headers(&[("accept", "application/json")])));
+        assert!(!from_script(&headers(&[("accept", "text/html,application/xhtml+xml")])));
+        assert!(!from_script(&HeaderMap::new()));
     }
 }
