@@ -14,8 +14,9 @@ SITE_ROOT := $(CURDIR)/target/site
 
 .PHONY: run test setup tools npm chromium build lint unit e2e bench clean
 
+# --split: the admin area's islands are lazy, in chunks of their own that public pages never load.
 run: setup
-	cargo leptos serve --release
+	cargo leptos serve --release --split
 
 test: setup chromium lint unit build e2e
 
@@ -59,12 +60,8 @@ unit:
 
 # Release build of the server and the hydrate bundle.
 build: setup
-	cargo leptos build --release
-	@wasm=$$(ls $(SITE_ROOT)/pkg/*.wasm); js=$$(ls $(SITE_ROOT)/pkg/*.js); \
-	  gz=$$(( $$(gzip -9c $$wasm | wc -c) + $$(gzip -9c $$js | wc -c) )); \
-	  echo "hydrate bundle: wasm $$(stat -c %s $$wasm) B ($$(gzip -9c $$wasm | wc -c) B gzip), js $$(stat -c %s $$js) B ($$(gzip -9c $$js | wc -c) B gzip)"; \
-	  if [ $$gz -le 71680 ]; then echo "hydrate bundle: $$gz B gzip, within the 70 KiB budget ($$(( 71680 - gz )) B left)"; \
-	  else echo "hydrate bundle: $$gz B gzip, OVER the 70 KiB budget by $$(( gz - 71680 )) B"; fi
+	cargo leptos build --release --split
+	@bench/bundle.sh $(SITE_ROOT)/pkg
 
 # End-to-end tests in Debian's Chromium against the release build.
 e2e:

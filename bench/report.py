@@ -105,7 +105,7 @@ if browser:
     )
 if bundle:
     out.append(
-        f"- Hydrate bundle (wasm + JS): {bundle['raw'] / 1024:.0f} KiB raw, {bundle['gzip'] / 1024:.1f} KiB gzip ({bundle['gzip']:,} B; budget 71,680 B)."
+        f"- Public page bundle (wasm + JS): {bundle['raw'] / 1024:.0f} KiB raw, {bundle['gzip'] / 1024:.1f} KiB gzip ({bundle['gzip']:,} B; budget 71,680 B); the admin area's lazy chunks add {bundle.get('admin_lazy_gzip', 0) / 1024:.1f} KiB gzip there only."
     )
 if startup:
     out.append(

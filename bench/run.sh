@@ -22,11 +22,7 @@ cargo build --release --manifest-path bench/loadgen/Cargo.toml
 LOADGEN=$TARGET_DIR/release/loadgen
 SERVER=$TARGET_DIR/release/statuscast
 
-wasm=$(ls target/site/pkg/*.wasm); js=$(ls target/site/pkg/*.js)
-bundle_raw=$(( $(stat -c %s "$wasm") + $(stat -c %s "$js") ))
-bundle_gz=$(( $(gzip -9c "$wasm" | wc -c) + $(gzip -9c "$js" | wc -c) ))
-echo "hydrate bundle (wasm + JS): $bundle_raw B raw, $bundle_gz B gzip ($(( bundle_gz / 1024 )) KiB)"
-echo "{\"bundle\": {\"raw\": $bundle_raw, \"gzip\": $bundle_gz}}" >> "$OUT/results.jsonl"
+bench/bundle.sh target/site/pkg --json | tee /dev/stderr | tail -1 >> "$OUT/results.jsonl"
 
 # --- servers: started fresh for every size, so "idle" is a fresh process's RSS -------------
 sc_pid=""; ng_pid=""

@@ -127,7 +127,7 @@ fn FieldError(shown: RwSignal<Notice>, form: String, field: &'static str) -> imp
     move || shown.with(|n| n.field_error(&form, field)).map(|e| view! { <span class="field-error">{e}</span> })
 }
 
-#[island]
+#[island(lazy)]
 fn LoginForm(notice: Notice) -> impl IntoView {
     let shown = RwSignal::new(notice);
     let login = ServerAction::<Login>::new();
@@ -213,7 +213,7 @@ fn ComponentBoxes(components: Vec<ComponentStatus>, checked: Vec<String>) -> imp
 
 /// The dashboard: an island, so that its forms answer in place and its lists follow the
 /// live status (another operator's incident appears here too).
-#[island]
+#[island(lazy)]
 fn AdminDashboard(csrf: String, notice: Notice) -> impl IntoView {
     let live = LiveStatus::expect();
     let typed = notice.clone();
