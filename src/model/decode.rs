@@ -1,12 +1,12 @@
-//! The browser's reader for snapshots: it decodes a `serde_json::Value` field by field instead
-//! of using serde's derived `Deserialize` for each type (one generic decoder instead of one
-//! per struct keeps ~6 KiB of gzip out of the wasm bundle). The server uses the derived
-//! impls; tests check that both read what the server writes identically.
+//! The browser's reader for snapshots: it decodes a [`json::Value`](super::json::Value) field
+//! by field instead of using serde (no serde_json, no derived `Deserialize` per struct in
+//! the wasm bundle). The server uses the derived impls; tests check that both read what the
+//! server writes identically.
 
+use super::json::Value;
 use super::{
     ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, Level, MaintenanceWindow, Override, Snapshot, StatusView,
 };
-use serde_json::Value;
 
 fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::to_string)
@@ -174,8 +174,9 @@ mod tests {
         for s in [full(), Snapshot::unknown()] {
             let json = serde_json::to_string(&StatusView { snapshot: s.clone(), server_now_ms: 77 }).unwrap();
             let derived: StatusView = serde_json::from_str(&json).unwrap();
-            let value: Value = serde_json::from_str(&json).unwrap();
+            let value = Value::parse(&json).unwrap();
             assert_eq!(status_view(&value), Some(derived.clone()));
+            assert_eq!(Snapshot::from_json(&serde_json::to_string(&s).unwrap()), Some(s.clone()));
             assert_eq!(derived.snapshot, s);
         }
     }
@@ -183,10 +184,12 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_snapshot() {
         let mut v = serde_json::to_value(full()).unwrap();
-        assert!(snapshot(&v).is_some());
+        let read = |v: &serde_json::Value| snapshot(&Value::parse(&v.to_string()).unwrap());
+        assert!(read(&v).is_some());
         v["components"][0]["level"] = "on_fire".into();
-        assert!(snapshot(&v).is_none());
-        assert!(snapshot(&serde_json::json!({"version": "1"})).is_none());
-        assert!(snapshot(&serde_json::json!([1, 2])).is_none());
+        assert!(read(&v).is_none());
+        assert!(read(&serde_json::json!({"version": "1"})).is_none());
+        assert!(read(&serde_json::json!([1, 2])).is_none());
+        assert_eq!(Snapshot::from_json("{not json"), None);
     }
 }

@@ -4,6 +4,8 @@
 #[cfg(any(feature = "hydrate", test))]
 mod decode;
 mod incident;
+#[cfg(any(feature = "hydrate", test))]
+pub mod json;
 mod level;
 mod snapshot;
 mod text;

@@ -112,19 +112,20 @@ pub struct StatusView {
     pub server_now_ms: i64,
 }
 
-#[cfg(feature = "hydrate")]
-impl<'de> Deserialize<'de> for Snapshot {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        super::decode::snapshot(&v).ok_or_else(|| serde::de::Error::custom("not a status snapshot"))
+/// The browser reads snapshots without serde (see [`super::decode`]).
+#[cfg(any(feature = "hydrate", test))]
+impl Snapshot {
+    /// A snapshot from the JSON the server writes (an SSE event's data); `None` if it is not one.
+    pub fn from_json(text: &str) -> Option<Snapshot> {
+        super::decode::snapshot(&super::json::Value::parse(text)?)
     }
 }
 
-#[cfg(feature = "hydrate")]
-impl<'de> Deserialize<'de> for StatusView {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        super::decode::status_view(&v).ok_or_else(|| serde::de::Error::custom("not a status view"))
+#[cfg(any(feature = "hydrate", test))]
+impl StatusView {
+    /// A status view from the JSON the server writes into the page; `None` if it is not one.
+    pub fn from_json(text: &str) -> Option<StatusView> {
+        super::decode::status_view(&super::json::Value::parse(text)?)
     }
 }
 

@@ -1,16 +1,46 @@
-//! The live status: the [`Live`] island holds the snapshot a page was rendered with (its
-//! props, serialised into the page) and, in the browser, follows `/connect_to_sse` with one
-//! `EventSource` per page. The islands inside it (the system-status partial, the live parts
-//! of the status page) read it as context.
+//! The live status: the [`Live`] island holds the snapshot a page was rendered with and, in
+//! the browser, follows `/connect_to_sse` with one `EventSource` per page. The islands inside
+//! it (the system-status partial, the live parts of the status page) read it as context.
+//!
+//! The snapshot reaches the browser as JSON in a `data-status` attribute (escaped by
+//! `view!`), read with the crate's own small JSON reader: island props would be read with
+//! serde_json, which costs the bundle about 35 KiB gzip.
 
 use crate::model::{Snapshot, StatusView};
 use leptos::prelude::*;
+
+/// The id of the element whose `data-status` holds the page's [`StatusView`] as JSON.
+const STATUS_DATA_ID: &str = "status-data";
+
+/// The status the page was rendered with: on the server, the page's; in the browser, read
+/// back from the page.
+fn initial_status() -> (StatusView, String) {
+    #[cfg(feature = "ssr")]
+    {
+        let status = use_context::<super::PageContext>()
+            .map(|page| page.status)
+            .unwrap_or(StatusView { snapshot: Snapshot::unknown(), server_now_ms: 0 });
+        let json = serde_json::to_string(&status).expect("a status view always serialises");
+        (status, json)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let json = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(STATUS_DATA_ID))
+            .and_then(|e| e.get_attribute("data-status"))
+            .unwrap_or_default();
+        let status = StatusView::from_json(&json).unwrap_or(StatusView { snapshot: Snapshot::unknown(), server_now_ms: 0 });
+        (status, json)
+    }
+}
 
 /// The root of everything live on a page: provides [`LiveStatus`] to the islands among its
 /// children, opens the stream, and keeps the tab's title on the current level. Its children
 /// are rendered on the server; only the islands among them run in the browser.
 #[island]
-pub fn Live(initial: StatusView, children: Children) -> impl IntoView {
+pub fn Live(children: Children) -> impl IntoView {
+    let (initial, json) = initial_status();
     #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
     let live = LiveStatus::provide(initial);
     #[cfg(feature = "hydrate")]
@@ -20,7 +50,10 @@ pub fn Live(initial: StatusView, children: Children) -> impl IntoView {
             doc.set_title(&title);
         }
     });
-    children()
+    view! {
+        <div id=STATUS_DATA_ID hidden data-status=json></div>
+        {children()}
+    }
 }
 
 /// The state of the browser's stream, mirroring `EventSource.readyState` and its events.
@@ -155,12 +188,12 @@ mod browser {
         });
         let on_status = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let Some(text) = e.data().as_string() else { return };
-            match serde_json::from_str::<Snapshot>(&text) {
-                Ok(snapshot) => {
+            match Snapshot::from_json(&text) {
+                Some(snapshot) => {
                     live.stream.set(StreamState::Live);
                     live.accept(snapshot);
                 }
-                Err(_) => leptos::logging::warn!("statuscast: ignoring a malformed status event"),
+                None => leptos::logging::warn!("statuscast: ignoring a malformed status event"),
             }
         });
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));

@@ -72,17 +72,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The layout: header, the live root (system-status partial and the page), footer.
 #[component]
 pub fn App() -> impl IntoView {
-    let page = use_context::<PageContext>();
-    let status = page
-        .as_ref()
-        .map(|p| p.status.clone())
-        .unwrap_or_else(|| StatusView { snapshot: crate::model::Snapshot::unknown(), server_now_ms: 0 });
-    let data = page.map(|p| p.data).unwrap_or(PageData::None);
+    let data = use_context::<PageContext>().map(|p| p.data).unwrap_or(PageData::None);
     view! {
         <header class="site-header">
             <a class="brand" href="/">"statuscast"</a>
         </header>
-        <Live initial=status>
+        <Live>
             <SystemStatus/>
             <main>
                 <PageMain data/>
