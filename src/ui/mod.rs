@@ -21,7 +21,6 @@ pub use system_status::SystemStatus;
 use crate::model::StatusView;
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
-use std::sync::Arc;
 
 /// The document title for a level ("Partial outage · statuscast").
 pub fn title_for(level: crate::model::Level) -> String {
@@ -39,8 +38,8 @@ pub struct PageContext {
 /// The server-rendered part of each page.
 #[derive(Clone, Debug)]
 pub enum PageData {
-    /// The status page's history (shared by every view, rebuilt once a minute).
-    Status(Arc<uptime::HistoryView>),
+    /// The status page's history (drawn once a minute, shared by every view).
+    Status(uptime::DrawnHistory),
     History(history::HistoryPage),
     Admin(admin::AdminView),
     /// The 404 page, and pages rendered without data.

@@ -3,10 +3,9 @@
 
 use super::cards::{IncidentCard, MaintenanceCard};
 use super::live::LiveStatus;
-use super::uptime::{HistoryView, UptimeHistory};
+use super::uptime::{DrawnHistory, DrawnUptime};
 use crate::model::{ago, component_names, until, ComponentStatus, Incident, MaintenanceWindow};
 use leptos::prelude::*;
-use std::sync::Arc;
 
 /// Components in groups, keeping the order in which groups first appear.
 fn grouped(components: &[ComponentStatus]) -> Vec<(String, Vec<ComponentStatus>)> {
@@ -22,11 +21,11 @@ fn grouped(components: &[ComponentStatus]) -> Vec<(String, Vec<ComponentStatus>)
 }
 
 #[component]
-pub fn StatusPage(history: Arc<HistoryView>) -> impl IntoView {
+pub fn StatusPage(history: DrawnHistory) -> impl IntoView {
     view! {
         <h1>"System status"</h1>
         <LiveBoard/>
-        <UptimeHistory history/>
+        <DrawnUptime drawn=history/>
     }
 }
 

@@ -1,7 +1,9 @@
 //! The status page's history, drawn on the server as SVG: a 90-day uptime bar per component
 //! and a response-time chart of the last 24 hours. Static: no code for it ships to the
-//! browser. The server computes a [`HistoryView`] once a minute (`server::http::uptime`);
-//! every page view draws it here, through `view!`, so every name and tooltip is escaped.
+//! browser. The server computes a [`HistoryView`] once a minute (`server::http::uptime`) and
+//! draws it here, through `view!`, so every name and tooltip is escaped; drawing 100
+//! components' bars takes tens of milliseconds, so it is drawn once a minute too
+//! ([`DrawnHistory`]) and every page view reuses what `view!` wrote.
 
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -47,6 +49,31 @@ pub struct LatencyChart {
     pub lines: Vec<String>,
     pub width: f64,
     pub height: f64,
+}
+
+/// The history as [`UptimeHistory`] drew it: HTML written by `view!`, kept for a minute.
+#[derive(Clone, Debug, Default)]
+pub struct DrawnHistory(Arc<str>);
+
+impl DrawnHistory {
+    /// Draws `history` (empty without components).
+    #[cfg(feature = "ssr")]
+    pub fn draw(history: Arc<HistoryView>) -> DrawnHistory {
+        if history.rows.is_empty() {
+            return DrawnHistory::default();
+        }
+        DrawnHistory(view! { <UptimeHistory history/> }.to_html().into())
+    }
+
+    pub fn html(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The drawn history in a page: an inert element (Leptos' own form for static HTML it wrote).
+#[component]
+pub fn DrawnUptime(drawn: DrawnHistory) -> impl IntoView {
+    (!drawn.0.is_empty()).then(|| leptos::tachys::html::InertElement::new(drawn.0.to_string()))
 }
 
 #[component]

@@ -48,7 +48,7 @@ pub fn protect_admin(res: &mut Response) {
 pub async fn page(State(state): State<AppState>, req: Request) -> Response {
     let page = Page::for_path(req.uri().path());
     let data = match page {
-        Page::Status => PageData::Status(state.history.view()),
+        Page::Status => PageData::Status(state.history.drawn()),
         Page::History => {
             let after = Query::<HistoryQuery>::try_from_uri(req.uri())
                 .ok()

@@ -14,7 +14,7 @@ use crate::model::{ComponentStatus, Incident};
 use crate::server::clock::now_ms;
 use crate::server::domain::engine::Engine;
 use crate::server::store::{Bucket, Span, StoreError};
-use crate::ui::uptime::{ComponentHistory, DayBar, HistoryView, LatencyChart};
+use crate::ui::uptime::{ComponentHistory, DayBar, DrawnHistory, HistoryView, LatencyChart};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -28,15 +28,15 @@ const DAY_MS: i64 = 86_400_000;
 const CHART_STEP_MS: i64 = 5 * 60_000;
 const CHART_POINTS: i64 = 24 * 60 / 5;
 
-/// The history, shared by every page view.
+/// The history, drawn, shared by every page view.
 #[derive(Default)]
 pub struct HistoryCache {
-    view: RwLock<Arc<HistoryView>>,
+    drawn: RwLock<DrawnHistory>,
 }
 
 impl HistoryCache {
-    pub fn view(&self) -> Arc<HistoryView> {
-        self.view.read().expect("not poisoned").clone()
+    pub fn drawn(&self) -> DrawnHistory {
+        self.drawn.read().expect("not poisoned").clone()
     }
 
     /// Renders the history of the engine's current components anew.
@@ -51,8 +51,8 @@ impl HistoryCache {
         let timed: Vec<String> = shown.iter().filter(|c| c.latency_ms.is_some()).map(|c| c.id.clone()).collect();
         let minutes = store.history_of(&timed, Span::Minute, now - 24 * 3_600_000, CHART_STEP_MS).await?;
         let incidents = store.incidents_since(first_day(now)).await?;
-        let view = build(&components, &days, &minutes, &incidents, now);
-        *self.view.write().expect("not poisoned") = Arc::new(view);
+        let drawn = DrawnHistory::draw(Arc::new(build(&components, &days, &minutes, &incidents, now)));
+        *self.drawn.write().expect("not poisoned") = drawn;
         Ok(())
     }
 
