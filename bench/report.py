@@ -137,8 +137,9 @@ if history:
         out += [
             "",
             f"The status page's history for those {history['components']} components (90-day bars and 24 h "
-            f"response-time charts, rebuilt once a minute) takes {history['render_ms']} ms to query and render: "
-            f"{history['html_kib']} KiB of HTML, {history['html_gzip_kib']} KiB gzip.",
+            f"response-time charts, rebuilt once a minute) takes {history['render_ms']} ms to query and compute, "
+            f"{history.get('draw_ms', '–')} ms to draw through `view!`: {history['html_kib']} KiB of HTML, "
+            f"{history['html_gzip_kib']} KiB gzip; a page view reuses the drawing ({history.get('per_view_ms', '–')} ms).",
         ]
 out += ["", "![fan-out p99 and RSS per stream](results.svg)", ""]
 open(md_path, "w").write("\n".join(out))
