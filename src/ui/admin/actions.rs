@@ -10,7 +10,7 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::server::http::admin::{actions, answer_script, guarded, local_input_as_utc, secure};
+use crate::server::http::admin::{actions, answer_script, guarded, secure};
 
 #[server(prefix = "/admin", endpoint = "login")]
 pub async fn login(secret: String) -> Result<String, ServerFnError> {
@@ -48,11 +48,7 @@ pub async fn update_incident(
 ) -> Result<String, ServerFnError> {
     let (state, _) = guarded(&csrf)?;
     let input = crate::server::domain::operator::UpdateInput { status, message, impact: Some(impact) };
-    let result = match actions::id(&id) {
-        Ok(id) => actions::update_incident(&state, id, input).await,
-        Err(e) => Err(e),
-    };
-    answer_script(result)
+    answer_script(actions::update_incident(&state, &id, input).await)
 }
 
 #[server(prefix = "/admin", endpoint = "maintenance")]
@@ -64,21 +60,12 @@ pub async fn schedule_maintenance(
     #[server(default)] components: Vec<String>,
 ) -> Result<String, ServerFnError> {
     let (state, _) = guarded(&csrf)?;
-    let input = crate::server::domain::operator::MaintenanceInput {
-        title,
-        starts_at: local_input_as_utc(&starts_at),
-        ends_at: local_input_as_utc(&ends_at),
-        components,
-    };
+    let input = crate::server::domain::operator::MaintenanceInput { title, starts_at, ends_at, components };
     answer_script(actions::schedule_maintenance(&state, input).await)
 }
 
 #[server(prefix = "/admin", endpoint = "maintenance/cancel")]
 pub async fn cancel_maintenance(csrf: String, id: String) -> Result<String, ServerFnError> {
     let (state, _) = guarded(&csrf)?;
-    let result = match actions::id(&id) {
-        Ok(id) => actions::cancel_maintenance(&state, id).await,
-        Err(e) => Err(e),
-    };
-    answer_script(result)
+    answer_script(actions::cancel_maintenance(&state, &id).await)
 }

@@ -186,26 +186,37 @@ impl Done {
     fn said(code: &'static str) -> Done {
         Done { code, cookie: None }
     }
+
+    /// The page to show next: the dashboard after a login, else the dashboard saying what
+    /// was done.
+    fn location(&self) -> String {
+        match self.code {
+            "loggedin" => "/admin".to_string(),
+            code => format!("/admin?done={code}"),
+        }
+    }
+
+    /// Login and logout change the page; the other actions answer in place.
+    fn changes_page(&self) -> bool {
+        matches!(self.code, "loggedin" | "loggedout")
+    }
 }
 
 /// Answers a refusal the way the post came: a script gets the server function's error
 /// (shown beside the form), a plain form post gets the page again.
 async fn refuse(state: &AppState, headers: &HeaderMap, refused: Refused, form: Option<(&str, &Fields)>) -> Response {
-    if from_script(headers) {
+    let mut res = if from_script(headers) {
         let error: ServerFnError = ServerFnError::from_server_fn_error(ServerFnErrorErr::ServerError(refused.message));
-        let mut res = (refused.status, error.ser()).into_response();
-        if let Some(wait) = refused.retry_after {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        }
-        return res;
-    }
-    let notice = Notice {
-        error: Some(refused.message),
-        form: form.map(|(id, _)| id.to_string()),
-        fields: form.map(|(_, f)| f.echo()).unwrap_or_default(),
-        ..Notice::default()
+        (refused.status, error.ser()).into_response()
+    } else {
+        let notice = Notice {
+            error: Some(refused.message),
+            form: form.map(|(id, _)| id.to_string()),
+            fields: form.map(|(_, f)| f.echo()).unwrap_or_default(),
+            ..Notice::default()
+        };
+        page_with(state.clone(), headers, refused.status, notice).await
     };
-    let mut res = page_with(state.clone(), headers, refused.status, notice).await;
     if let Some(wait) = refused.retry_after {
         res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
     }
@@ -304,30 +315,35 @@ pub mod actions {
         Ok(Done::said("opened"))
     }
 
-    pub async fn update_incident(state: &AppState, id: i64, input: UpdateInput) -> Result<Done, Refused> {
-        operator::update_incident(&state.engine, id, &input).await?;
+    /// `id` as the form sent it.
+    pub async fn update_incident(state: &AppState, id: &str, input: UpdateInput) -> Result<Done, Refused> {
+        operator::update_incident(&state.engine, parse_id(id)?, &input).await?;
         Ok(Done::said("updated"))
     }
 
-    pub async fn schedule_maintenance(state: &AppState, input: MaintenanceInput) -> Result<Done, Refused> {
+    /// `starts_at` and `ends_at` as the form sent them (`datetime-local`, read as UTC).
+    pub async fn schedule_maintenance(state: &AppState, mut input: MaintenanceInput) -> Result<Done, Refused> {
+        input.starts_at = local_input_as_utc(&input.starts_at);
+        input.ends_at = local_input_as_utc(&input.ends_at);
         operator::schedule_maintenance(&state.engine, &input).await?;
         Ok(Done::said("scheduled"))
     }
 
-    pub async fn cancel_maintenance(state: &AppState, id: i64) -> Result<Done, Refused> {
-        operator::cancel_maintenance(&state.engine, id).await?;
+    /// `id` as the form sent it.
+    pub async fn cancel_maintenance(state: &AppState, id: &str) -> Result<Done, Refused> {
+        operator::cancel_maintenance(&state.engine, parse_id(id)?).await?;
         Ok(Done::said("cancelled"))
     }
 
     /// An id field, or the refusal naming it.
-    pub fn id(v: &str) -> Result<i64, Refused> {
+    fn parse_id(v: &str) -> Result<i64, Refused> {
         v.trim().parse().map_err(|_| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, format!("id: {v:?} is not an id")))
     }
 }
 
 /// A `datetime-local` value (`2026-12-01T22:00`, read as UTC) as RFC 3339; anything else
 /// is passed on as typed, for the validation to name.
-pub fn local_input_as_utc(v: &str) -> String {
+fn local_input_as_utc(v: &str) -> String {
     let v = v.trim();
     match v.len() {
         16 => format!("{v}:00Z"),
@@ -342,13 +358,11 @@ pub fn answer_script(result: Result<Done, Refused>) -> Result<String, ServerFnEr
     let response = expect_context::<leptos_axum::ResponseOptions>();
     match result {
         Ok(done) => {
-            if let Some(cookie) = done.cookie {
-                response.insert_header(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
+            if let Some(cookie) = &done.cookie {
+                response.insert_header(header::SET_COOKIE, HeaderValue::from_str(cookie).expect("ascii"));
             }
-            match done.code {
-                "loggedin" => leptos_axum::redirect("/admin"),
-                "loggedout" => leptos_axum::redirect("/admin?done=loggedout"),
-                _ => {}
+            if done.changes_page() {
+                leptos_axum::redirect(&done.location());
             }
             Ok(done_text(done.code).unwrap_or("Done.").to_string())
         }
@@ -413,37 +427,23 @@ pub async fn action(State(state): State<AppState>, req: Request) -> Response {
         "/admin/updates" => {
             let input = UpdateInput { status: f.one("status"), message: f.one("message"), impact: Some(f.one("impact")) };
             let id = f.one("id");
-            let result = match actions::id(&id) {
-                Ok(id) => actions::update_incident(&state, id, input).await,
-                Err(e) => Err(e),
-            };
-            (format!("update-{}", id.trim()), result)
+            (format!("update-{}", id.trim()), actions::update_incident(&state, &id, input).await)
         }
         "/admin/maintenance" => {
             let input = MaintenanceInput {
                 title: f.one("title"),
-                starts_at: local_input_as_utc(&f.one("starts_at")),
-                ends_at: local_input_as_utc(&f.one("ends_at")),
+                starts_at: f.one("starts_at"),
+                ends_at: f.one("ends_at"),
                 components: f.all("components"),
             };
             ("maintenance".to_string(), actions::schedule_maintenance(&state, input).await)
         }
-        "/admin/maintenance/cancel" => {
-            let result = match actions::id(&f.one("id")) {
-                Ok(id) => actions::cancel_maintenance(&state, id).await,
-                Err(e) => Err(e),
-            };
-            ("cancel".to_string(), result)
-        }
+        "/admin/maintenance/cancel" => ("cancel".to_string(), actions::cancel_maintenance(&state, &f.one("id")).await),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     match result {
         Ok(done) => {
-            let location = match done.code {
-                "loggedin" => "/admin".to_string(),
-                code => format!("/admin?done={code}"),
-            };
-            let mut res = see_other(&location);
+            let mut res = see_other(&done.location());
             if let Some(cookie) = done.cookie {
                 res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
             }
