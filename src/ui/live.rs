@@ -17,11 +17,14 @@ const STATUS_DATA_ID: &str = "status-data";
 fn initial_status() -> (StatusView, String) {
     #[cfg(feature = "ssr")]
     {
-        let status = use_context::<super::PageContext>()
-            .map(|page| page.status)
-            .unwrap_or(StatusView { snapshot: Snapshot::unknown(), server_now_ms: 0 });
-        let json = serde_json::to_string(&status).expect("a status view always serialises");
-        (status, json)
+        match use_context::<super::PageContext>() {
+            Some(page) => (page.status, page.status_json),
+            None => {
+                let status = StatusView { snapshot: Snapshot::unknown(), server_now_ms: 0 };
+                let json = serde_json::to_string(&status).expect("a status view always serialises");
+                (status, json)
+            }
+        }
     }
     #[cfg(not(feature = "ssr"))]
     {

@@ -32,6 +32,9 @@ pub fn title_for(level: crate::model::Level) -> String {
 #[derive(Clone, Debug)]
 pub struct PageContext {
     pub status: StatusView,
+    /// `status` as JSON, for the browser to read back (the server builds it from the JSON the
+    /// hub encoded once for the snapshot).
+    pub status_json: String,
     pub data: PageData,
 }
 

@@ -13,11 +13,18 @@ use leptos::prelude::provide_context;
 /// The status a page is rendered with (the hub's latest snapshot and the server's clock),
 /// and the page's data.
 pub fn page_context(state: &AppState, data: PageData) -> PageContext {
-    let status = crate::model::StatusView {
-        snapshot: (*state.hub.current().snapshot).clone(),
-        server_now_ms: crate::server::clock::now_ms(),
-    };
-    PageContext { status, data }
+    let current = state.hub.current();
+    let status =
+        crate::model::StatusView { snapshot: (*current.snapshot).clone(), server_now_ms: crate::server::clock::now_ms() };
+    // The snapshot's JSON as the hub encoded it at publishing, not encoded again per view.
+    let snapshot_json = std::str::from_utf8(&current.json).expect("the hub encodes JSON as UTF-8");
+    let status_json = status_view_json(snapshot_json, status.server_now_ms);
+    PageContext { status, status_json, data }
+}
+
+/// A `StatusView` as JSON, around a snapshot already encoded.
+fn status_view_json(snapshot_json: &str, server_now_ms: i64) -> String {
+    format!("{{\"snapshot\":{snapshot_json},\"server_now_ms\":{server_now_ms}}}")
 }
 
 /// Renders the app for `req` with `data` as the page's own part.
@@ -93,4 +100,21 @@ async fn incident_history(state: &AppState, after: Option<(i64, i64)>) -> Result
     let older = incidents.last().filter(|_| more).map(|last| (last.resolved_ms.unwrap_or(0), last.id));
     let components = state.hub.current().snapshot.components.clone();
     Ok(HistoryPage { incidents, components, older, failed: false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Snapshot, StatusView};
+
+    #[test]
+    fn the_status_view_around_the_hubs_json_reads_back_as_serde_writes_it() {
+        let mut snapshot = Snapshot::unknown();
+        snapshot.message = "quoted \"<x>\"\n".into();
+        snapshot.version = 9;
+        let view = StatusView { snapshot: snapshot.clone(), server_now_ms: 77 };
+        let built = status_view_json(&serde_json::to_string(&snapshot).unwrap(), 77);
+        assert_eq!(StatusView::from_json(&built), Some(view.clone()));
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&built).unwrap(), serde_json::to_value(&view).unwrap());
+    }
 }

@@ -446,7 +446,8 @@ mod tests {
         // Islands render only under an owner that renders for the browser (as in a request).
         let owner = Owner::new_root(Some(std::sync::Arc::new(hydration_context::SsrSharedContext::new())));
         let html = owner.with(|| {
-            provide_context(crate::ui::PageContext { status, data: crate::ui::PageData::None });
+            let status_json = serde_json::to_string(&status).unwrap();
+            provide_context(crate::ui::PageContext { status, status_json, data: crate::ui::PageData::None });
             view! {
                 <Live>
                     <AdminPage view=AdminView::Dashboard(d.clone())/>
