@@ -15,6 +15,7 @@ async fn main() {
     let result: anyhow::Result<()> = match cli.command() {
         Command::Serve(args) => statuscast::server::serve(args).await.map_err(Into::into),
         Command::CheckConfig { config } => statuscast::server::check_config(&config).map_err(Into::into),
+        Command::Copy { from, to, force } => statuscast::cli::copy::run(&from, &to, force).await.map_err(Into::into),
         Command::Maintenance { action, url, token } => {
             statuscast::cli::client::maintenance(action, &url, token).await.map_err(Into::into)
         }

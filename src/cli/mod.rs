@@ -1,8 +1,9 @@
-//! The command line: `statuscast serve` (the default), `check-config`, and the operator
-//! client commands (`incident`, `maintenance`) that talk to a running statuscast over its
-//! JSON API ([`client`]).
+//! The command line: `statuscast serve` (the default), `check-config`, `copy` (one database
+//! into another, [`copy`]), and the operator client commands (`incident`, `maintenance`) that
+//! talk to a running statuscast over its JSON API ([`client`]).
 
 pub mod client;
+pub mod copy;
 
 use crate::server::settings::ServeArgs;
 use clap::{Parser, Subcommand};
@@ -54,6 +55,20 @@ pub enum Command {
         /// The operator token.
         #[arg(long, env = "STATUSCAST_ADMIN_TOKEN", hide_env_values = true, global = true)]
         token: Option<String>,
+    },
+    /// Copy everything (state, check history, incidents, maintenance, sessions) from one
+    /// database into another, e.g. `--from sqlite://data/statuscast.db --to postgres://…`.
+    /// Stop the servers using --from first. Prints the rows copied per table.
+    Copy {
+        /// The database to read: sqlite://PATH or postgres://….
+        #[arg(long)]
+        from: String,
+        /// The database to write; it must be empty, unless --force.
+        #[arg(long)]
+        to: String,
+        /// Replace what the target holds.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate a statuscast.toml without serving; prints what it found, or the error with
     /// its file, line, column and field.

@@ -28,8 +28,6 @@ pub struct AppState {
     pub checks: Arc<checks::reload::Checks>,
     /// The status page's uptime bars and response-time charts, rendered once a minute.
     pub history: Arc<http::uptime::HistoryCache>,
-    /// Failed admin logins per client address.
-    pub login_throttle: Arc<http::admin::session::LoginThrottle>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -79,6 +77,9 @@ fn spawn_history_pruning(store: Arc<dyn store::Store>) {
             ticker.tick().await;
             if let Err(e) = store.prune_sessions(clock::now_ms()).await {
                 tracing::error!("pruning expired admin sessions failed: {e}");
+            }
+            if let Err(e) = http::admin::session::prune_login_failures(store.as_ref(), clock::now_ms()).await {
+                tracing::error!("pruning failed logins failed: {e}");
             }
             match store.prune(clock::now_ms()).await {
                 Ok(n) if n > 0 => tracing::info!("history: pruned {n} rows past retention"),
@@ -153,7 +154,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     } else {
         checks::config::embedded_default(settings.host_interval, &settings.thresholds)
     };
-    let store: Arc<dyn store::Store> = Arc::new(store::SqliteStore::open(&settings.data_dir).await?);
+    let store = settings.database.open(&settings.data_dir).await?;
     let persisted = store.load_state().await?;
     let hub = Hub::new(crate::model::Snapshot::unknown());
     let engine = Arc::new(Engine::new(store, persisted, hub.clone()));
@@ -171,9 +172,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     // Rendered in the background (a large history takes a few hundred ms), not before listening.
     let history = Arc::new(http::uptime::HistoryCache::default());
     history.clone().spawn(engine.clone());
-    let login_throttle = Arc::new(http::admin::session::LoginThrottle::default());
-    let state =
-        AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, login_throttle };
+    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history };
     let state_for_conns = state.clone();
     let app = http::router(state);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
@@ -181,9 +180,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let listener = stream::listener::GuardedListener::new(listener, settings.stall_timeout, settings.send_buffer);
     println!("listening on http://{local}");
     tracing::info!(
-        "statuscast {} serving http://{local} (data: {}, operator API {})",
+        "statuscast {} serving http://{local} (database: {}, operator API {})",
         env!("CARGO_PKG_VERSION"),
-        settings.data_dir.display(),
+        settings.database.shown(&settings.data_dir),
         if settings.admin_token.is_some() { "on" } else { "off" }
     );
 

@@ -3,6 +3,7 @@
 //! the [`Settings`] the running server reads after start-up.
 
 use crate::server::checks::kinds::host::HostThresholds;
+use crate::server::store::url::DatabaseUrl;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +33,12 @@ pub struct ServeArgs {
     /// Where statuscast keeps its state; also the disk whose free space is checked.
     #[arg(long, env = "STATUSCAST_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+
+    /// The database: `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for PostgreSQL (the
+    /// shared engine), `sqlite://PATH` for a SQLite file. Unset: `statuscast.db` in the data
+    /// directory.
+    #[arg(long, env = "STATUSCAST_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 
     /// Bearer token for the operator API. Unset: the operator API is disabled.
     #[arg(long, env = "STATUSCAST_ADMIN_TOKEN", hide_env_values = true)]
@@ -110,6 +117,7 @@ pub struct Settings {
     pub send_buffer: usize,
     pub thresholds: HostThresholds,
     pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
     pub detail_refresh: Duration,
 }
 
@@ -124,23 +132,26 @@ impl ServeArgs {
             load_outage: self.load_outage,
         };
         if t.disk_outage_pct > t.disk_degraded_pct {
-            return Err(SettingsError("--disk-outage-pct must not be above --disk-degraded-pct"));
+            return Err(SettingsError("--disk-outage-pct must not be above --disk-degraded-pct".into()));
         }
         if t.memory_outage_pct > t.memory_degraded_pct {
-            return Err(SettingsError("--memory-outage-pct must not be above --memory-degraded-pct"));
+            return Err(SettingsError("--memory-outage-pct must not be above --memory-degraded-pct".into()));
         }
         if t.load_outage < t.load_degraded {
-            return Err(SettingsError("--load-outage must not be below --load-degraded"));
+            return Err(SettingsError("--load-outage must not be below --load-degraded".into()));
         }
         let admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
         if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
-            return Err(SettingsError("--admin-token / STATUSCAST_ADMIN_TOKEN must be at least 16 characters"));
+            return Err(SettingsError("--admin-token / STATUSCAST_ADMIN_TOKEN must be at least 16 characters".into()));
         }
         let admin_password = self.admin_password.clone().filter(|p| !p.is_empty());
         if admin_password.as_ref().is_some_and(|p| p.chars().count() < 12) {
-            return Err(SettingsError("--admin-password / STATUSCAST_ADMIN_PASSWORD must be at least 12 characters"));
+            return Err(SettingsError("--admin-password / STATUSCAST_ADMIN_PASSWORD must be at least 12 characters".into()));
         }
+        let database = DatabaseUrl::parse(self.database_url.as_deref())
+            .map_err(|e| SettingsError(format!("--database-url / STATUSCAST_DATABASE_URL: {e}").into()))?;
         Ok(Settings {
+            database,
             admin_token,
             admin_password,
             heartbeat: self.heartbeat,
@@ -170,7 +181,7 @@ fn default_max_streams() -> usize {
 /// Flags that do not make sense together; the message names them.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct SettingsError(&'static str);
+pub struct SettingsError(std::borrow::Cow<'static, str>);
 
 /// A duration that is not one; the message says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,6 +4,7 @@
 //! the reason is logged (with file, line, column and field) and counted in /metrics.
 
 use super::config::{self, Config, ConfigError};
+use super::history::HistoryWriter;
 use super::runner::Runner;
 use crate::server::domain::engine::{Engine, EngineError};
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ pub struct Checks {
     path: PathBuf,
     engine: Arc<Engine>,
     data_dir: PathBuf,
+    /// Check results to the store, across reloads.
+    pub history: HistoryWriter,
     running: RwLock<(Config, Arc<Runner>)>,
     reload_lock: tokio::sync::Mutex<()>,
     pub reloads: AtomicU64,
@@ -35,11 +38,13 @@ pub struct Checks {
 
 impl Checks {
     pub async fn start(path: PathBuf, config: Config, engine: Arc<Engine>, data_dir: PathBuf) -> Arc<Checks> {
+        let history = HistoryWriter::spawn(engine.store().clone());
         let runner = Runner::start(
             config.components.clone(),
             engine.clone(),
             config.concurrency,
             data_dir.clone(),
+            history.clone(),
             Duration::from_secs(2),
         )
         .await;
@@ -47,6 +52,7 @@ impl Checks {
             path,
             engine,
             data_dir,
+            history,
             running: RwLock::new((config, runner)),
             reload_lock: tokio::sync::Mutex::new(()),
             reloads: AtomicU64::new(0),
@@ -93,6 +99,7 @@ impl Checks {
             self.engine.clone(),
             config.concurrency,
             self.data_dir.clone(),
+            self.history.clone(),
             Duration::from_secs(2),
         )
         .await;

@@ -8,7 +8,8 @@ use super::probe::{self, Outcome};
 use crate::model::{ComponentStatus, Level};
 use crate::server::clock::now_ms;
 use crate::server::domain::engine::Engine;
-use crate::server::store::{ResultRow, Store};
+use super::history::HistoryWriter;
+use crate::server::store::ResultRow;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,8 +25,8 @@ struct CheckState {
 
 pub struct Runner {
     components: Vec<ComponentSpec>,
-    /// Every result goes to the history writer (see `spawn_history_writer`).
-    history: tokio::sync::mpsc::Sender<ResultRow>,
+    /// Every result goes to the history writer.
+    history: HistoryWriter,
     stop: tokio::sync::watch::Sender<bool>,
     state: Vec<Vec<Mutex<CheckState>>>,
     engine: Arc<Engine>,
@@ -48,11 +49,11 @@ impl Runner {
         engine: Arc<Engine>,
         concurrency: usize,
         data_dir: PathBuf,
+        history: HistoryWriter,
         first_round_wait: Duration,
     ) -> Arc<Runner> {
         let state = components.iter().map(|c| c.checks.iter().map(|_| Mutex::new(CheckState::default())).collect()).collect();
         let http = probe::HttpClients::new();
-        let history = spawn_history_writer(engine.store().clone());
         let runner = Arc::new(Runner {
             components,
             history,
@@ -148,7 +149,7 @@ impl Runner {
             level: if in_maintenance { Level::UnderMaintenance } else { outcome.level },
             latency_ms: outcome.latency.map(|d| d.as_millis().min(u32::MAX as u128) as u32),
         };
-        if self.history.try_send(row).is_err() {
+        if !self.history.push(row) {
             tracing::warn!("history writer behind: a check result was not recorded");
         }
         let mut st = self.state[ci][ki].lock().unwrap();
@@ -244,26 +245,6 @@ impl Runner {
             tracing::error!("check result not recorded: {e}");
         }
     }
-}
-
-/// Writes results to the store in batches (one transaction a second at most), so a thousand
-/// checks cost a handful of commits. Ends when the runner (its sender) is dropped.
-fn spawn_history_writer(store: Arc<dyn Store>) -> tokio::sync::mpsc::Sender<ResultRow> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<ResultRow>(65_536);
-    tokio::spawn(async move {
-        let mut batch = Vec::new();
-        while rx.recv_many(&mut batch, 4096).await > 0 {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            while let Ok(row) = rx.try_recv() {
-                batch.push(row);
-            }
-            if let Err(e) = store.record(&batch).await {
-                tracing::error!("check history not written ({} results): {e}", batch.len());
-            }
-            batch.clear();
-        }
-    });
-    tx
 }
 
 fn short(d: Duration) -> String {

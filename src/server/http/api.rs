@@ -350,10 +350,9 @@ pub async fn update_incident(
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let (reloads, reload_errors) = {
-        use std::sync::atomic::Ordering::Relaxed;
-        (state.checks.reloads.load(Relaxed), state.checks.reload_errors.load(Relaxed))
-    };
+    use std::sync::atomic::Ordering::Relaxed;
+    let (reloads, reload_errors) = (state.checks.reloads.load(Relaxed), state.checks.reload_errors.load(Relaxed));
+    let history = &state.checks.history.stats;
     let body = format!(
         "# HELP statuscast_config_reloads_total Configuration reloads applied.\n\
          # TYPE statuscast_config_reloads_total counter\n\
@@ -366,9 +365,21 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
          statuscast_sse_streams {}\n\
          # HELP statuscast_snapshot_version Version of the current status snapshot.\n\
          # TYPE statuscast_snapshot_version counter\n\
-         statuscast_snapshot_version {}\n",
+         statuscast_snapshot_version {}\n\
+         # HELP statuscast_history_pending Check results held in memory, not yet in the database (it was unavailable).\n\
+         # TYPE statuscast_history_pending gauge\n\
+         statuscast_history_pending {}\n\
+         # HELP statuscast_history_written_total Check results written to the database.\n\
+         # TYPE statuscast_history_written_total counter\n\
+         statuscast_history_written_total {}\n\
+         # HELP statuscast_history_dropped_total Check results dropped: the oldest held past the limit, or refused by the database.\n\
+         # TYPE statuscast_history_dropped_total counter\n\
+         statuscast_history_dropped_total {}\n",
         state.hub.open_streams(),
-        state.hub.current().version()
+        state.hub.current().version(),
+        history.pending.load(Relaxed),
+        history.written.load(Relaxed),
+        history.dropped.load(Relaxed),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

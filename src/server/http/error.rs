@@ -1,6 +1,8 @@
 //! The one mapping from errors to HTTP: every JSON refusal is a 4xx/5xx with
 //! `{"error": "...", "field": "..."}`, and every operator action's error has one status,
-//! whether it came through the JSON API or the admin area.
+//! whether it came through the JSON API or the admin area. A database that cannot be
+//! reached (PostgreSQL down or restarting) is `503 Service Unavailable` with a
+//! `Retry-After`: nothing was stored, and the same request may be sent again.
 
 use crate::server::domain::engine::EngineError;
 use crate::server::domain::operator::ActionError;
@@ -9,15 +11,34 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// The HTTP status of a storage error: 503 while the database is unreachable, else 500.
+pub fn store_status(e: &StoreError) -> StatusCode {
+    if e.is_unavailable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+fn engine_status(e: &EngineError) -> StatusCode {
+    match e {
+        EngineError::Persist(e) => store_status(e),
+    }
+}
+
 /// The HTTP status of an operator action's error.
 pub fn action_status(e: &ActionError) -> StatusCode {
     match e {
         ActionError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ActionError::NotFound(_) => StatusCode::NOT_FOUND,
         ActionError::Conflict(_) => StatusCode::CONFLICT,
-        ActionError::Store(_) | ActionError::Engine(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ActionError::Store(e) => store_status(e),
+        ActionError::Engine(e) => engine_status(e),
     }
 }
+
+/// What a 503 says to wait before trying again, in seconds.
+const RETRY_AFTER_S: &str = "5";
 
 /// A refused JSON request.
 #[derive(Debug)]
@@ -42,6 +63,8 @@ impl From<ActionError> for ApiError {
         let status = action_status(&e);
         match e {
             ActionError::Invalid(f) => ApiError::field(status, f.field, f.to_string()),
+            ActionError::Store(e) => e.into(),
+            ActionError::Engine(e) => e.into(),
             other => ApiError::new(status, other.to_string()),
         }
     }
@@ -50,14 +73,24 @@ impl From<ActionError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!("{e}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        ApiError::new(store_status(&e), unavailable_or(&e, e.to_string()))
     }
 }
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         tracing::error!("{e}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        let EngineError::Persist(store) = &e;
+        ApiError::new(engine_status(&e), unavailable_or(store, e.to_string()))
+    }
+}
+
+/// The message of a refusal: for an unreachable database, one that says so first.
+fn unavailable_or(e: &StoreError, message: String) -> String {
+    if e.is_unavailable() {
+        format!("the database is unavailable, nothing was stored; try again shortly ({message})")
+    } else {
+        message
     }
 }
 
@@ -70,6 +103,9 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"statuscast\""));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
         }
         res
     }

@@ -23,8 +23,26 @@ pub enum StoreError {
 
 impl StoreError {
     /// A `map_err` for a statement: `.map_err(StoreError::doing("writing the incident"))`.
-    pub fn doing(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    pub fn doing(doing: &'static str) -> impl Fn(sqlx::Error) -> StoreError + Copy {
         move |source| StoreError::Database { doing, source }
+    }
+
+    /// The database cannot be reached now (down, restarting, the connection lost, the pool
+    /// out of connections): nothing was written, and the same call may succeed later. The
+    /// HTTP layer answers these with 503.
+    pub fn is_unavailable(&self) -> bool {
+        let source = match self {
+            StoreError::Open { .. } => return true,
+            StoreError::Database { source, .. } => source,
+            _ => return false,
+        };
+        match source {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL's connection exceptions (08…) and shutdowns (57P01–57P03).
+            sqlx::Error::Database(e) => e.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
     }
 
     pub fn open(target: &Path, source: sqlx::Error) -> StoreError {

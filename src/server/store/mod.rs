@@ -1,6 +1,8 @@
 //! Durable storage: the [`Store`] interface the rest of the server uses, and its types. The
-//! embedded default is [`SqliteStore`] (one file in the data directory); a PostgreSQL
-//! implementation for several instances can stand beside it behind the same trait.
+//! embedded default is [`SqliteStore`] (one file in the data directory); [`PgStore`] is the
+//! shared engine for deployments that outgrow one machine. [`url::open`] picks one from
+//! `--database-url`; [`copy`] moves everything from one to the other. Both pass the same
+//! behaviour tests (`contract.rs`).
 //!
 //! Every write is committed (and, for SQLite, synced) when its method returns, so a caller
 //! can acknowledge it. A write that fails leaves nothing half-written (one transaction each).
@@ -10,11 +12,18 @@
 //! uptime bars). Rollups are updated as results arrive; `prune` deletes what is past its
 //! window, so the database does not grow without bound.
 
+#[cfg(test)]
+mod contract;
+pub mod copy;
 mod error;
 pub mod legacy;
+pub mod postgres;
+pub mod rows;
 mod sqlite;
+pub mod url;
 
 pub use error::StoreError;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::model::{Impact, Incident, IncidentStatus, Level, MaintenanceWindow, Override};
@@ -64,6 +73,9 @@ impl Span {
             Span::Hour => "hour",
             Span::Day => "day",
         }
+    }
+    pub fn named(name: &str) -> Option<Span> {
+        [Span::Minute, Span::Hour, Span::Day].into_iter().find(|s| s.name() == name)
     }
     pub fn millis(self) -> i64 {
         match self {
@@ -117,6 +129,13 @@ pub struct NewMaintenance {
 pub struct StoredSession {
     pub csrf: String,
     pub expires_ms: i64,
+}
+
+/// Failed admin logins from one client address in its current window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub window_start_ms: i64,
+    pub failures: u32,
 }
 
 /// The engine's durable state: the reserved snapshot version and the operator override.
@@ -182,4 +201,21 @@ pub trait Store: Send + Sync {
     async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<StoredSession>, StoreError>;
     async fn end_session(&self, id_sha256: &str) -> Result<(), StoreError>;
     async fn prune_sessions(&self, now_ms: i64) -> Result<u64, StoreError>;
+
+    // Failed admin logins per client address (the policy is `http::admin::session`'s).
+    async fn login_failures(&self, client: &str) -> Result<Option<LoginFailures>, StoreError>;
+    /// Counts one failure, in the client's window if it began less than `window_ms` before
+    /// `now_ms`, else in a new window starting now. One statement, so instances counting at
+    /// once do not lose a failure.
+    async fn add_login_failure(&self, client: &str, now_ms: i64, window_ms: i64) -> Result<(), StoreError>;
+    async fn clear_login_failures(&self, client: &str) -> Result<(), StoreError>;
+    /// Deletes windows that began before `before_ms`.
+    async fn prune_login_failures(&self, before_ms: i64) -> Result<u64, StoreError>;
+
+    // Whole tables, for `statuscast copy`.
+    async fn count(&self, table: copy::Table) -> Result<i64, StoreError>;
+    async fn export(&self, table: copy::Table) -> Result<copy::Rows, StoreError>;
+    /// Writes the rows (ids kept) in one transaction; with `replace`, the table's rows are
+    /// deleted first in that transaction.
+    async fn import(&self, rows: &copy::Rows, replace: bool) -> Result<(), StoreError>;
 }

@@ -18,7 +18,8 @@ pub mod session;
 
 use crate::server::clock::now_ms;
 use crate::server::domain::operator::{self, ActionError, IncidentInput, MaintenanceInput, UpdateInput};
-use crate::server::http::error::action_status;
+use crate::server::http::error::{action_status, store_status};
+use crate::server::store::StoreError;
 use crate::server::secret::same_secret;
 use crate::server::stream::conn::ClientAddr;
 use crate::server::AppState;
@@ -275,7 +276,12 @@ pub mod actions {
 
     pub async fn login(state: &AppState, g: &Guarded, secret: &str, secure: bool) -> Result<Done, Refused> {
         let now = now_ms();
-        if let Some(wait_ms) = state.login_throttle.blocked_for(g.client, now) {
+        let store = state.engine.store().as_ref();
+        let unavailable = |e: StoreError| {
+            tracing::error!("{e}");
+            Refused::new(store_status(&e), format!("Logins cannot be checked right now: {e}"))
+        };
+        if let Some(wait_ms) = session::login_blocked_for(store, g.client, now).await.map_err(unavailable)? {
             let minutes = (wait_ms + 59_999) / 60_000;
             let message = format!("Too many failed logins from your address; try again in {minutes} min.");
             return Err(Refused {
@@ -284,14 +290,14 @@ pub mod actions {
             });
         }
         if !secret_ok(state, secret) {
-            state.login_throttle.failed(g.client, now);
+            session::login_failed(store, g.client, now).await.map_err(unavailable)?;
             tracing::warn!("admin login refused for {}", g.client);
             return Err(Refused::new(StatusCode::UNAUTHORIZED, "Wrong password or token."));
         }
-        state.login_throttle.succeeded(g.client);
+        session::login_succeeded(store, g.client).await.map_err(unavailable)?;
         let (id, _) = session::create(state.engine.store().as_ref(), now).await.map_err(|e| {
             tracing::error!("{e}");
-            Refused::new(StatusCode::INTERNAL_SERVER_ERROR, format!("The session could not be stored: {e}"))
+            Refused::new(store_status(&e), format!("The session could not be stored: {e}"))
         })?;
         let secure = if secure { "; Secure" } else { "" };
         tracing::info!("admin login from {}", g.client);

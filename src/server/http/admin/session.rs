@@ -3,14 +3,13 @@
 //! A session is a random 256-bit id in an `HttpOnly; SameSite=Strict` cookie, with its own
 //! random CSRF token that every admin form carries. Sessions are stored (by the SHA-256 of
 //! the id, never the id itself), so a restart does not log operators out. Failed logins are
-//! limited per client address, in memory.
+//! limited per client address, counted in the store: every instance on one database counts
+//! the same attempts, and a restart hands out none.
 
 use crate::server::secret::{hex, random_token};
 use crate::server::store::{Store, StoreError, StoredSession};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 pub const COOKIE: &str = "statuscast_session";
 pub const SESSION_TTL_MS: i64 = 12 * 3_600_000;
@@ -48,31 +47,24 @@ pub async fn end(store: &dyn Store, id: &str) -> Result<(), StoreError> {
     store.end_session(&id_hash(id)).await
 }
 
-/// Failed logins per client address.
-#[derive(Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<IpAddr, (i64, u32)>>,
+/// How long `ip` must wait before trying again, if it failed too often.
+pub async fn login_blocked_for(store: &dyn Store, ip: IpAddr, now_ms: i64) -> Result<Option<i64>, StoreError> {
+    let Some(f) = store.login_failures(&ip.to_string()).await? else { return Ok(None) };
+    let left = f.window_start_ms + LOGIN_WINDOW_MS - now_ms;
+    Ok((f.failures >= MAX_LOGIN_FAILURES && left > 0).then_some(left))
 }
 
-impl LoginThrottle {
-    /// How long `ip` must wait before trying again, if it failed too often.
-    pub fn blocked_for(&self, ip: IpAddr, now_ms: i64) -> Option<i64> {
-        let map = self.failures.lock().expect("not poisoned");
-        let (start, count) = *map.get(&ip)?;
-        let left = start + LOGIN_WINDOW_MS - now_ms;
-        (count >= MAX_LOGIN_FAILURES && left > 0).then_some(left)
-    }
+pub async fn login_failed(store: &dyn Store, ip: IpAddr, now_ms: i64) -> Result<(), StoreError> {
+    store.add_login_failure(&ip.to_string(), now_ms, LOGIN_WINDOW_MS).await
+}
 
-    pub fn failed(&self, ip: IpAddr, now_ms: i64) {
-        let mut map = self.failures.lock().expect("not poisoned");
-        map.retain(|_, (start, _)| *start + LOGIN_WINDOW_MS > now_ms);
-        let entry = map.entry(ip).or_insert((now_ms, 0));
-        entry.1 += 1;
-    }
+pub async fn login_succeeded(store: &dyn Store, ip: IpAddr) -> Result<(), StoreError> {
+    store.clear_login_failures(&ip.to_string()).await
+}
 
-    pub fn succeeded(&self, ip: IpAddr) {
-        self.failures.lock().expect("not poisoned").remove(&ip);
-    }
+/// Forgets windows that are over.
+pub async fn prune_login_failures(store: &dyn Store, now_ms: i64) -> Result<u64, StoreError> {
+    store.prune_login_failures(now_ms - LOGIN_WINDOW_MS).await
 }
 
 /// The value of the session cookie in a `Cookie` header.
@@ -106,18 +98,23 @@ mod tests {
         assert_eq!(get(&store, &id, 2_000).await, None);
     }
 
-    #[test]
-    fn failed_logins_are_limited_per_address_for_a_window() {
-        let t = LoginThrottle::default();
+    #[tokio::test]
+    async fn failed_logins_are_limited_per_address_for_a_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::server::store::SqliteStore::open(dir.path()).await.unwrap();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         for _ in 0..MAX_LOGIN_FAILURES {
-            assert_eq!(t.blocked_for(ip, 0), None);
-            t.failed(ip, 0);
+            assert_eq!(login_blocked_for(&store, ip, 0).await.unwrap(), None);
+            login_failed(&store, ip, 0).await.unwrap();
         }
-        assert_eq!(t.blocked_for(ip, 60_000), Some(LOGIN_WINDOW_MS - 60_000));
-        assert_eq!(t.blocked_for(other, 60_000), None, "other addresses are not affected");
-        assert_eq!(t.blocked_for(ip, LOGIN_WINDOW_MS), None, "the window passes");
+        assert_eq!(login_blocked_for(&store, ip, 60_000).await.unwrap(), Some(LOGIN_WINDOW_MS - 60_000));
+        assert_eq!(login_blocked_for(&store, other, 60_000).await.unwrap(), None, "other addresses are not affected");
+        assert_eq!(login_blocked_for(&store, ip, LOGIN_WINDOW_MS).await.unwrap(), None, "the window passes");
+        login_failed(&store, ip, LOGIN_WINDOW_MS).await.unwrap();
+        assert_eq!(login_blocked_for(&store, ip, LOGIN_WINDOW_MS + 1).await.unwrap(), None, "a new window, one failure");
+        login_succeeded(&store, ip).await.unwrap();
+        assert_eq!(store.login_failures("10.0.0.1").await.unwrap(), None);
     }
 
     #[test]

@@ -1,20 +1,17 @@
 //! Incidents and their timelines of updates, in SQLite.
 
 use super::SqliteStore;
-use crate::model::{Impact, Incident, IncidentStatus, IncidentUpdate};
+use crate::model::{Impact, Incident, IncidentStatus};
+use crate::server::store::rows::{components_json, incident_of, IncidentColumns, UpdateColumns};
 use crate::server::store::StoreError;
 use crate::server::store::{NewIncident, NewUpdate, UpdateRefused};
-use sqlx::Row;
 
-enum Which {
+pub(super) enum Which {
+    All,
     One(i64),
     Active,
     ResolvedAfter(i64, i64),
     Since(i64),
-}
-
-fn parse<T: std::str::FromStr>(v: &str, what: &str) -> Result<T, StoreError> {
-    v.parse().map_err(|_| StoreError::Corrupt(format!("stored incident has an unreadable {what} {v:?}")))
 }
 
 /// One entry of an incident's timeline, inside the caller's transaction.
@@ -38,7 +35,6 @@ async fn add_update(
 impl SqliteStore {
     /// Stores an incident with its first update, in one transaction.
     pub async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, StoreError> {
-        let components = serde_json::to_string(&new.components).expect("serialises");
         let resolved = (new.status == IncidentStatus::Resolved).then_some(now_ms);
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
@@ -47,7 +43,7 @@ impl SqliteStore {
         )
         .bind(&new.title)
         .bind(new.impact.as_str())
-        .bind(components)
+        .bind(components_json(&new.components))
         .bind(new.status.as_str())
         .bind(now_ms)
         .bind(resolved)
@@ -114,8 +110,9 @@ impl SqliteStore {
         self.select_incidents(Which::Since(since_ms), 10_000).await
     }
 
-    async fn select_incidents(&self, which: Which, limit: i64) -> Result<Vec<Incident>, StoreError> {
+    pub(super) async fn select_incidents(&self, which: Which, limit: i64) -> Result<Vec<Incident>, StoreError> {
         let (condition, args, order) = match which {
+            Which::All => ("1", vec![], "id"),
             Which::One(id) => ("id = ?", vec![id], "id DESC"),
             Which::Active => ("resolved_ms IS NULL", vec![], "id DESC"),
             Which::ResolvedAfter(t, id) => {
@@ -127,89 +124,21 @@ impl SqliteStore {
             "SELECT id, title, impact, components_json, status, started_ms, resolved_ms FROM incidents
              WHERE {condition} ORDER BY {order} LIMIT ?"
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query_as::<_, IncidentColumns>(&sql);
         for arg in args {
             query = query.bind(arg);
         }
         let rows = query.bind(limit).fetch_all(&self.pool).await.map_err(StoreError::doing("reading incidents"))?;
         let mut incidents = Vec::with_capacity(rows.len());
         for r in rows {
-            let id: i64 = r.get(0);
-            let components: String = r.get(3);
-            incidents.push(Incident {
-                id,
-                title: r.get(1),
-                impact: parse(r.get::<&str, _>(2), "impact")?,
-                components: serde_json::from_str(&components)
-                    .map_err(|e| StoreError::Corrupt(format!("stored incident {id}: {e}")))?,
-                status: parse(r.get::<&str, _>(4), "status")?,
-                started_ms: r.get(5),
-                resolved_ms: r.get(6),
-                updates: self.incident_updates(id).await?,
-            });
+            let updates: Vec<UpdateColumns> =
+                sqlx::query_as("SELECT at_ms, status, message FROM incident_updates WHERE incident_id = ? ORDER BY id DESC")
+                    .bind(r.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::doing("reading incident updates"))?;
+            incidents.push(incident_of(r, updates)?);
         }
         Ok(incidents)
-    }
-
-    async fn incident_updates(&self, id: i64) -> Result<Vec<IncidentUpdate>, StoreError> {
-        let rows = sqlx::query("SELECT at_ms, status, message FROM incident_updates WHERE incident_id = ? ORDER BY id DESC")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::doing("reading incident updates"))?;
-        rows.iter()
-            .map(|r| Ok(IncidentUpdate { at_ms: r.get(0), status: parse(r.get::<&str, _>(1), "status")?, message: r.get(2) }))
-            .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn new(title: &str) -> NewIncident {
-        NewIncident {
-            title: title.into(),
-            impact: Impact::Major,
-            components: vec!["api".into()],
-            status: IncidentStatus::Investigating,
-            message: "We are looking into <errors>.\nMore soon.".into(),
-        }
-    }
-
-    #[tokio::test]
-    async fn incidents_round_trip_through_their_timeline_and_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).await.unwrap();
-        let a = store.open_incident(&new("API errors"), 1_000).await.unwrap();
-        let b = store.open_incident(&new("Slow logins"), 2_000).await.unwrap();
-        assert_eq!((a.status, a.started_ms, a.updates.len()), (IncidentStatus::Investigating, 1_000, 1));
-        assert_eq!(a.updates[0].message, "We are looking into <errors>.\nMore soon.");
-        let up = NewUpdate { status: IncidentStatus::Identified, message: "A bad deploy.".into(), impact: Some(Impact::Minor) };
-        let a2 = store.update_incident(a.id, &up, 3_000).await.unwrap();
-        assert_eq!((a2.status, a2.impact), (IncidentStatus::Identified, Impact::Minor));
-        assert_eq!(
-            a2.updates.iter().map(|u| u.status).collect::<Vec<_>>(),
-            [IncidentStatus::Identified, IncidentStatus::Investigating]
-        );
-        let active: Vec<i64> = store.active_incidents().await.unwrap().iter().map(|i| i.id).collect();
-        assert_eq!(active, [b.id, a.id], "newest first");
-
-        let done = NewUpdate { status: IncidentStatus::Resolved, message: "Rolled back.".into(), impact: None };
-        let a3 = store.update_incident(a.id, &done, 4_000).await.unwrap();
-        assert_eq!((a3.resolved_ms, a3.impact), (Some(4_000), Impact::Minor));
-        assert!(matches!(store.update_incident(a.id, &done, 5_000).await.unwrap_err(), UpdateRefused::Resolved));
-        assert!(matches!(store.update_incident(999, &done, 5_000).await.unwrap_err(), UpdateRefused::NotFound));
-        drop(store);
-
-        let store = SqliteStore::open(dir.path()).await.unwrap();
-        assert_eq!(store.active_incidents().await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), [b.id]);
-        let resolved = store.resolved_incidents((i64::MAX, 0), 10).await.unwrap();
-        assert_eq!(resolved, vec![a3], "kept whole across a reopen");
-        assert!(store.resolved_incidents((4_000, a.id), 10).await.unwrap().is_empty(), "paging after the last one");
-        assert_eq!(store.resolved_incidents((4_000, a.id + 1), 10).await.unwrap().len(), 1, "same time, lower id");
-        let ids = |v: Vec<Incident>| v.iter().map(|i| i.id).collect::<Vec<_>>();
-        assert_eq!(ids(store.incidents_since(4_000).await.unwrap()), [b.id, a.id], "resolved at 4,000: in the window");
-        assert_eq!(ids(store.incidents_since(4_001).await.unwrap()), [b.id]);
     }
 }

@@ -2,21 +2,20 @@
 
 use super::SqliteStore;
 use crate::model::MaintenanceWindow;
+use crate::server::store::rows::{components_json, window_of, WindowColumns};
 use crate::server::store::NewMaintenance;
 use crate::server::store::StoreError;
-use sqlx::Row;
 
 impl SqliteStore {
     /// Adds a maintenance window; committed when this returns.
     pub async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, StoreError> {
-        let json = serde_json::to_string(&new.components).expect("serialises");
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO maintenance (title, starts_ms, ends_ms, components_json, created_ms) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(&new.title)
         .bind(new.starts_ms)
         .bind(new.ends_ms)
-        .bind(json)
+        .bind(components_json(&new.components))
         .bind(now_ms)
         .fetch_one(&self.pool)
         .await
@@ -32,26 +31,15 @@ impl SqliteStore {
 
     /// Windows not cancelled and not over at `now_ms`, soonest first.
     pub async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<WindowColumns> = sqlx::query_as(
             "SELECT id, title, starts_ms, ends_ms, components_json FROM maintenance
              WHERE cancelled = 0 AND ends_ms > ? ORDER BY starts_ms, id",
         )
         .bind(now_ms)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let json: String = r.get(4);
-                Ok(MaintenanceWindow {
-                    id: r.get(0),
-                    title: r.get(1),
-                    starts_ms: r.get(2),
-                    ends_ms: r.get(3),
-                    components: serde_json::from_str(&json)
-                        .map_err(|e| StoreError::Corrupt(format!("stored window unreadable: {e}")))?,
-                })
-            })
-            .collect()
+        .await
+        .map_err(StoreError::doing("reading maintenance windows"))?;
+        rows.into_iter().map(window_of).collect()
     }
 
     /// Cancels a window that is not over; false if there is no such window.

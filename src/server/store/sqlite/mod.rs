@@ -1,45 +1,26 @@
 //! The SQLite store, the embedded default: a file in the data directory, created on first
-//! start; migrations (`migrations/`) run at start; WAL; `synchronous = FULL`, so a committed
+//! start; migrations (`migrations/sqlite/`) run at start; WAL; `synchronous = FULL`, so a committed
 //! write survives a crash or power loss.
 
+use super::copy::{Rows, Table};
 use super::{
-    Bucket, NewIncident, NewMaintenance, NewUpdate, PersistedState, ResultRow, Span, Store, StoreError, StoredSession,
-    UpdateRefused,
+    Bucket, LoginFailures, NewIncident, NewMaintenance, NewUpdate, PersistedState, ResultRow, Span, Store, StoreError,
+    StoredSession, UpdateRefused,
 };
+use crate::model::Override;
 use crate::model::{Incident, MaintenanceWindow};
-use crate::model::{Level, Override};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
 use std::path::Path;
-use std::str::FromStr;
 
 mod history;
 mod incidents;
 mod maintenance;
 mod sessions;
+mod tables;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-fn level_code(l: Level) -> i64 {
-    match l {
-        Level::Operational => 0,
-        Level::UnderMaintenance => 1,
-        Level::DegradedPerformance => 2,
-        Level::PartialOutage => 3,
-        Level::MajorOutage => 4,
-    }
-}
-
-fn level_of(code: i64) -> Level {
-    match code {
-        0 => Level::Operational,
-        1 => Level::UnderMaintenance,
-        2 => Level::DegradedPerformance,
-        3 => Level::PartialOutage,
-        _ => Level::MajorOutage,
-    }
-}
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -57,8 +38,16 @@ impl SqliteStore {
     /// sizes, never for serving.
     pub async fn open_with(data_dir: &Path, durable: bool) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::file(data_dir, "cannot create the data directory", e))?;
-        let path = data_dir.join("statuscast.db");
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        let store = SqliteStore::open_file(&data_dir.join("statuscast.db"), durable).await?;
+        store.import_state_json(data_dir).await?;
+        Ok(store)
+    }
+
+    /// Opens (creating if needed) the database file at `path` (`--database-url sqlite://PATH`)
+    /// and runs the migrations; its directory must exist.
+    pub async fn open_file(path: &Path, durable: bool) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(if durable { SqliteSynchronous::Full } else { SqliteSynchronous::Off })
@@ -67,11 +56,9 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::open(path.as_path(), e))?;
+            .map_err(|e| StoreError::open(path, e))?;
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate { file: path.display().to_string(), source: e })?;
-        let store = SqliteStore { pool };
-        store.import_state_json(data_dir).await?;
-        Ok(store)
+        Ok(SqliteStore { pool })
     }
 
     async fn import_state_json(&self, data_dir: &Path) -> Result<(), StoreError> {
@@ -196,27 +183,32 @@ impl Store for SqliteStore {
     async fn prune_sessions(&self, now_ms: i64) -> Result<u64, StoreError> {
         SqliteStore::prune_sessions(self, now_ms).await
     }
+    async fn login_failures(&self, client: &str) -> Result<Option<LoginFailures>, StoreError> {
+        SqliteStore::login_failures(self, client).await
+    }
+    async fn add_login_failure(&self, client: &str, now_ms: i64, window_ms: i64) -> Result<(), StoreError> {
+        SqliteStore::add_login_failure(self, client, now_ms, window_ms).await
+    }
+    async fn clear_login_failures(&self, client: &str) -> Result<(), StoreError> {
+        SqliteStore::clear_login_failures(self, client).await
+    }
+    async fn prune_login_failures(&self, before_ms: i64) -> Result<u64, StoreError> {
+        SqliteStore::prune_login_failures(self, before_ms).await
+    }
+    async fn count(&self, table: Table) -> Result<i64, StoreError> {
+        SqliteStore::count(self, table).await
+    }
+    async fn export(&self, table: Table) -> Result<Rows, StoreError> {
+        SqliteStore::export(self, table).await
+    }
+    async fn import(&self, rows: &Rows, replace: bool) -> Result<(), StoreError> {
+        SqliteStore::import(self, rows, replace).await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn state_round_trips_and_survives_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).await.unwrap();
-        assert_eq!(store.load_state().await.unwrap(), PersistedState::default());
-        let state = PersistedState {
-            version: 2000,
-            operator_override: Some(Override { level: Level::PartialOutage, message: "db <slow>".into(), set_at_ms: 5 }),
-        };
-        store.save_state(&state).await.unwrap();
-        drop(store);
-        let again = SqliteStore::open(dir.path()).await.unwrap();
-        assert_eq!(again.load_state().await.unwrap(), state);
-        assert!(dir.path().join("statuscast.db").exists());
-    }
 
     #[tokio::test]
     async fn a_legacy_state_json_is_imported_once() {

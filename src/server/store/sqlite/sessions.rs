@@ -1,8 +1,9 @@
-//! Admin sessions in SQLite (see `server::admin::session`), by the SHA-256 of their id.
+//! Admin sessions (by the SHA-256 of their id) and failed logins in SQLite (see
+//! `server::http::admin::session`).
 
 use super::SqliteStore;
 use crate::server::store::StoreError;
-use crate::server::store::StoredSession;
+use crate::server::store::{LoginFailures, StoredSession};
 use sqlx::Row;
 
 impl SqliteStore {
@@ -41,26 +42,48 @@ impl SqliteStore {
         let done = sqlx::query("DELETE FROM admin_sessions WHERE expires_ms <= ?").bind(now_ms).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    pub async fn login_failures(&self, client: &str) -> Result<Option<LoginFailures>, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as("SELECT window_start_ms, failures FROM login_failures WHERE client = ?")
+            .bind(client)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::doing("reading failed logins"))?;
+        Ok(row.map(|(window_start_ms, failures)| LoginFailures { window_start_ms, failures: failures.max(0) as u32 }))
+    }
 
-    #[tokio::test]
-    async fn sessions_survive_a_reopen_until_they_expire_or_end() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).await.unwrap();
-        let s = StoredSession { csrf: "c".repeat(64), expires_ms: 10_000 };
-        store.add_session("h1", &s).await.unwrap();
-        drop(store);
-        let store = SqliteStore::open(dir.path()).await.unwrap();
-        assert_eq!(store.session("h1", 9_999).await.unwrap(), Some(s));
-        assert_eq!(store.session("h1", 10_000).await.unwrap(), None, "expired");
-        assert_eq!(store.session("nope", 0).await.unwrap(), None);
-        store.end_session("h1").await.unwrap();
-        assert_eq!(store.session("h1", 0).await.unwrap(), None);
-        store.add_session("h2", &StoredSession { csrf: "x".into(), expires_ms: 5 }).await.unwrap();
-        assert_eq!(store.prune_sessions(5).await.unwrap(), 1);
+    pub async fn add_login_failure(&self, client: &str, now_ms: i64, window_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO login_failures (client, window_start_ms, failures) VALUES (?1, ?2, 1)
+             ON CONFLICT (client) DO UPDATE SET
+                 failures = CASE WHEN window_start_ms + ?3 <= excluded.window_start_ms THEN 1 ELSE failures + 1 END,
+                 window_start_ms = CASE WHEN window_start_ms + ?3 <= excluded.window_start_ms
+                                        THEN excluded.window_start_ms ELSE window_start_ms END",
+        )
+        .bind(client)
+        .bind(now_ms)
+        .bind(window_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::doing("counting a failed login"))?;
+        Ok(())
+    }
+
+    pub async fn clear_login_failures(&self, client: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE client = ?")
+            .bind(client)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::doing("clearing failed logins"))?;
+        Ok(())
+    }
+
+    pub async fn prune_login_failures(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM login_failures WHERE window_start_ms < ?")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::doing("pruning failed logins"))?;
+        Ok(done.rows_affected())
     }
 }

@@ -1,0 +1,112 @@
+//! Check history in PostgreSQL: raw results and their per-minute, -hour and -day rollups.
+
+use super::PgStore;
+use crate::server::store::rows::{bucket_of, level_code, rollups_of, BucketColumns};
+use crate::server::store::StoreError;
+use crate::server::store::{Bucket, ResultRow, Span, DAY_RETENTION_MS, HOUR_RETENTION_MS, MINUTE_RETENTION_MS, RAW_RETENTION_MS};
+use std::collections::HashMap;
+
+impl PgStore {
+    /// Records results and updates their rollups, in one transaction: one multi-row insert
+    /// of the results and one upsert of the rollups they add to (arrays unnested, so a batch
+    /// of any size is two statements).
+    pub async fn record(&self, rows: &[ResultRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let doing = StoreError::doing("writing check results");
+        let sums = rollups_of(rows);
+        let mut tx = self.pool.begin().await.map_err(doing)?;
+        sqlx::query(
+            "INSERT INTO check_results (component, at_ms, level, latency_ms)
+             SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::SMALLINT[], $4::INTEGER[])",
+        )
+        .bind(rows.iter().map(|r| r.component.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.at_ms).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| level_code(r.level) as i16).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.latency_ms.map(|l| l.min(i32::MAX as u32) as i32)).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::doing("writing check results"))?;
+        // Days and hours come before minutes in `sums`; the trigger that counts a minute's
+        // first insert runs at the end of the statement, when they all exist.
+        sqlx::query(
+            "INSERT INTO check_rollups AS r
+                 (component, span, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max)
+             SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], $6::SMALLINT[],
+                                  $7::BIGINT[], $8::BIGINT[], $9::BIGINT[])
+             ON CONFLICT (component, span, start_ms) DO UPDATE SET
+                 samples = r.samples + excluded.samples,
+                 operational = r.operational + excluded.operational,
+                 worst_level = GREATEST(r.worst_level, excluded.worst_level),
+                 latency_sum = r.latency_sum + excluded.latency_sum,
+                 latency_count = r.latency_count + excluded.latency_count,
+                 latency_max = GREATEST(r.latency_max, excluded.latency_max)",
+        )
+        .bind(sums.iter().map(|r| r.component.as_str()).collect::<Vec<_>>())
+        .bind(sums.iter().map(|r| r.span.name()).collect::<Vec<_>>())
+        .bind(sums.iter().map(|r| r.start_ms).collect::<Vec<_>>())
+        .bind(sums.iter().map(|r| r.samples).collect::<Vec<_>>())
+        .bind(sums.iter().map(|r| r.operational).collect::<Vec<_>>())
+        .bind(sums.iter().map(|r| r.worst_level as i16).collect::<Vec<_>>())
+        .bind(sums.iter().map(|r| r.latency_sum).collect::<Vec<_>>())
+        .bind(sums.iter().map(|r| r.latency_count).collect::<Vec<_>>())
+        .bind(sums.iter().map(|r| r.latency_max).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::doing("writing check rollups"))?;
+        tx.commit().await.map_err(StoreError::doing("writing check results"))
+    }
+
+    /// Buckets of `span` from `since_ms` on for each of `components`, merged into buckets of
+    /// `step_ms` in SQL, by component, oldest first. One range scan of the primary key per
+    /// component.
+    pub async fn history_of(
+        &self,
+        components: &[String],
+        span: Span,
+        since_ms: i64,
+        step_ms: i64,
+    ) -> Result<HashMap<String, Vec<Bucket>>, StoreError> {
+        let step = step_ms.max(span.millis());
+        let rows: Vec<BucketColumns> = sqlx::query_as(
+            "SELECT component, start_ms - start_ms % $1 AS step_start, SUM(samples)::BIGINT, SUM(operational)::BIGINT,
+                    MAX(worst_level)::BIGINT, SUM(latency_sum)::BIGINT, SUM(latency_count)::BIGINT, MAX(latency_max),
+                    SUM(CASE span WHEN 'minute' THEN 1 ELSE minutes END)::BIGINT
+             FROM check_rollups WHERE component = ANY($2) AND span = $3 AND start_ms >= $4
+             GROUP BY component, step_start ORDER BY component, step_start",
+        )
+        .bind(step)
+        .bind(components)
+        .bind(span.name())
+        .bind(since_ms - since_ms.rem_euclid(step))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::doing("reading check history"))?;
+        let mut out: HashMap<String, Vec<Bucket>> = HashMap::new();
+        for r in rows {
+            let (component, bucket) = bucket_of(r);
+            out.entry(component).or_default().push(bucket);
+        }
+        Ok(out)
+    }
+
+    /// Deletes what is past its retention window (relative to `now_ms`).
+    pub async fn prune(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let doing = StoreError::doing("pruning check history");
+        let mut tx = self.pool.begin().await.map_err(doing)?;
+        let mut deleted = 0;
+        let steps: [(&str, i64); 4] = [
+            ("DELETE FROM check_results WHERE at_ms < $1", now_ms - RAW_RETENTION_MS),
+            ("DELETE FROM check_rollups WHERE span = 'minute' AND start_ms < $1", now_ms - MINUTE_RETENTION_MS),
+            ("DELETE FROM check_rollups WHERE span = 'hour' AND start_ms < $1", now_ms - HOUR_RETENTION_MS),
+            ("DELETE FROM check_rollups WHERE span = 'day' AND start_ms < $1", now_ms - DAY_RETENTION_MS),
+        ];
+        for (sql, before) in steps {
+            let done = sqlx::query(sql).bind(before).execute(&mut *tx).await;
+            deleted += done.map_err(StoreError::doing("pruning check history"))?.rows_affected();
+        }
+        tx.commit().await.map_err(StoreError::doing("pruning check history"))?;
+        Ok(deleted)
+    }
+}
