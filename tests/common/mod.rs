@@ -96,6 +96,7 @@ impl Server {
             .args(extra)
             .env_remove("STATUSCAST_ADMIN_TOKEN")
             .env_remove("STATUSCAST_ADMIN_PASSWORD")
+            .env_remove("STATUSCAST_DATABASE_URL")
             .env("STATUSCAST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
