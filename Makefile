@@ -12,13 +12,13 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 # The site (wasm, JS, CSS, assets) is written here by cargo-leptos (site-root in Cargo.toml).
 SITE_ROOT := $(CURDIR)/target/site
 
-.PHONY: run test setup tools npm chromium build lint unit e2e bench clean
+.PHONY: run test setup tools npm chromium postgres build lint unit e2e bench clean
 
 # --split: the admin area's islands are lazy, in chunks of their own that public pages never load.
 run: setup
 	cargo leptos serve --release --split
 
-test: setup chromium lint unit build e2e
+test: setup chromium postgres lint unit build e2e
 
 setup: tools npm
 
@@ -47,6 +47,13 @@ chromium:
 	  command -v openssl >/dev/null || missing="$$missing openssl"; \
 	  if [ -n "$$missing" ]; then echo "installing$$missing (Debian)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+# PostgreSQL's server programs: the tests start throwaway clusters with them (initdb, pg_ctl).
+# On PATH on this machine's image; elsewhere Debian's postgresql puts them in /usr/lib/postgresql.
+postgres:
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing postgresql (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
 
 # Formatting, and clippy with warnings as errors for the server and the browser builds.
 lint:

@@ -97,7 +97,17 @@ async fn a_bad_or_unreachable_database_stops_the_start_with_one_clear_line() {
         let leptos = leptos.to_str().unwrap().to_string();
         let data = data.to_string();
         std::thread::spawn(move || {
-            statuscast(&["serve", "--addr", "127.0.0.1:0", "--data-dir", &data, "--leptos-config", &leptos, "--database-url", &url])
+            statuscast(&[
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--data-dir",
+                &data,
+                "--leptos-config",
+                &leptos,
+                "--database-url",
+                &url,
+            ])
         })
         .join()
         .unwrap()
@@ -124,8 +134,9 @@ async fn a_bad_or_unreachable_database_stops_the_start_with_one_clear_line() {
 async fn copy_moves_a_sqlite_deployment_to_postgres_and_it_serves_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let mut sqlite = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
-    let (_, a) = post_json(&sqlite, "/api/v1/incidents", json!({ "title": "Old <outage>", "impact": "critical", "message": "Down." }))
-        .await;
+    let (_, a) =
+        post_json(&sqlite, "/api/v1/incidents", json!({ "title": "Old <outage>", "impact": "critical", "message": "Down." }))
+            .await;
     let a = a["id"].as_i64().unwrap();
     post_json(&sqlite, &format!("/api/v1/incidents/{a}/updates"), json!({ "status": "resolved", "message": "Up." })).await;
     post_json(&sqlite, "/api/v1/incidents", json!({ "title": "Slow API", "impact": "minor", "message": "Watching." })).await;
@@ -199,7 +210,8 @@ async fn postgres_stopped_and_started_under_a_running_server() {
     let page = reqwest::get(server.url("/")).await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains(&format!("data-version=\"{}\"", current.id.as_deref().unwrap())));
-    let (code, body) = post_json(&server, "/api/v1/incidents", json!({ "title": "While down", "impact": "minor", "message": "x" })).await;
+    let (code, body) =
+        post_json(&server, "/api/v1/incidents", json!({ "title": "While down", "impact": "minor", "message": "x" })).await;
     assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body["error"].as_str().unwrap().starts_with("the database is unavailable, nothing was stored"), "{body}");
     let history = reqwest::get(server.url("/api/v1/history/host.disk")).await.unwrap();
@@ -217,7 +229,8 @@ async fn postgres_stopped_and_started_under_a_running_server() {
     // The server reconnects by itself: writes work again, the held results are written.
     assert!(
         eventually(Duration::from_secs(15), || async {
-            let (code, _) = post_json(&server, "/api/v1/incidents", json!({ "title": "Back", "impact": "minor", "message": "y" })).await;
+            let (code, _) =
+                post_json(&server, "/api/v1/incidents", json!({ "title": "Back", "impact": "minor", "message": "y" })).await;
             code == StatusCode::CREATED
         })
         .await

@@ -109,7 +109,7 @@ async fn write_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<ResultRow>, st
 mod tests {
     use super::*;
     use crate::model::Level;
-    use crate::server::store::{SqliteStore, Span};
+    use crate::server::store::{Span, SqliteStore};
 
     #[tokio::test]
     async fn results_are_written_in_batches() {
@@ -117,7 +117,12 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
         let writer = HistoryWriter::spawn(store.clone());
         for i in 0..500 {
-            assert!(writer.push(ResultRow { component: "api".into(), at_ms: i * 1000, level: Level::Operational, latency_ms: None }));
+            assert!(writer.push(ResultRow {
+                component: "api".into(),
+                at_ms: i * 1000,
+                level: Level::Operational,
+                latency_ms: None
+            }));
         }
         let stats = writer.stats.clone();
         for _ in 0..50 {

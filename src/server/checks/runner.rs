@@ -4,11 +4,11 @@
 
 use super::config::{CheckSpec, ComponentSpec, Probe};
 use super::damping::Damper;
+use super::history::HistoryWriter;
 use super::probe::{self, Outcome};
 use crate::model::{ComponentStatus, Level};
 use crate::server::clock::now_ms;
 use crate::server::domain::engine::Engine;
-use super::history::HistoryWriter;
 use crate::server::store::ResultRow;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

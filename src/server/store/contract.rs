@@ -290,7 +290,8 @@ async fn populate(store: &dyn Store) {
     let done = NewUpdate { status: IncidentStatus::Resolved, message: "Fixed.".into(), impact: None };
     store.update_incident(a.id, &done, now - 1_000).await.unwrap();
     store.open_incident(&new_incident("Slow <logins>"), now - 500).await.unwrap();
-    let w = NewMaintenance { title: "Upgrade".into(), starts_ms: now + 1_000, ends_ms: now + 9_000, components: vec!["db".into()] };
+    let w =
+        NewMaintenance { title: "Upgrade".into(), starts_ms: now + 1_000, ends_ms: now + 9_000, components: vec!["db".into()] };
     let w = store.add_maintenance(&w, now).await.unwrap();
     store.add_maintenance(&NewMaintenance { title: "Later".into(), ..w.clone().into_new() }, now).await.unwrap();
     store.cancel_maintenance(w.id, now).await.unwrap();

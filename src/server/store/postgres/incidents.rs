@@ -112,7 +112,10 @@ impl PgStore {
     }
 
     /// The incidents of a query's rows, each with its timeline (one query for all of them).
-    pub(super) async fn with_updates(&self, rows: Result<Vec<IncidentColumns>, sqlx::Error>) -> Result<Vec<Incident>, StoreError> {
+    pub(super) async fn with_updates(
+        &self,
+        rows: Result<Vec<IncidentColumns>, sqlx::Error>,
+    ) -> Result<Vec<Incident>, StoreError> {
         let rows = rows.map_err(StoreError::doing("reading incidents"))?;
         let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
         let updates: Vec<(i64, i64, String, String)> = sqlx::query_as(

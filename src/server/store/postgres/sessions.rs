@@ -48,12 +48,11 @@ impl PgStore {
     }
 
     pub async fn login_failures(&self, client: &str) -> Result<Option<LoginFailures>, StoreError> {
-        let row: Option<(i64, i32)> =
-            sqlx::query_as("SELECT window_start_ms, failures FROM login_failures WHERE client = $1")
-                .bind(client)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(StoreError::doing("reading failed logins"))?;
+        let row: Option<(i64, i32)> = sqlx::query_as("SELECT window_start_ms, failures FROM login_failures WHERE client = $1")
+            .bind(client)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::doing("reading failed logins"))?;
         Ok(row.map(|(window_start_ms, failures)| LoginFailures { window_start_ms, failures: failures.max(0) as u32 }))
     }
 

@@ -20,11 +20,12 @@ impl PgStore {
                 Rows::EngineState(if self.count(table).await? > 0 { Some(self.load_state().await?) } else { None })
             }
             Table::CheckResults => {
-                let rows: Vec<(String, i64, i64, Option<i64>)> =
-                    sqlx::query_as("SELECT component, at_ms, level::BIGINT, latency_ms::BIGINT FROM check_results ORDER BY at_ms")
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(doing)?;
+                let rows: Vec<(String, i64, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT component, at_ms, level::BIGINT, latency_ms::BIGINT FROM check_results ORDER BY at_ms",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(doing)?;
                 Rows::CheckResults(
                     rows.into_iter()
                         .map(|(component, at_ms, level, latency)| ResultRow {
@@ -87,7 +88,9 @@ impl PgStore {
                         .fetch_all(&self.pool)
                         .await
                         .map_err(doing)?;
-                Rows::AdminSessions(rows.into_iter().map(|(id, csrf, expires_ms)| (id, StoredSession { csrf, expires_ms })).collect())
+                Rows::AdminSessions(
+                    rows.into_iter().map(|(id, csrf, expires_ms)| (id, StoredSession { csrf, expires_ms })).collect(),
+                )
             }
             Table::LoginFailures => {
                 let rows: Vec<(String, i64, i32)> =

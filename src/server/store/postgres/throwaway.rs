@@ -29,7 +29,9 @@ fn bin_dir() -> PathBuf {
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|b| b.join("initdb").is_file()).collect())
         .unwrap_or_default();
     versions.sort();
-    versions.pop().expect("PostgreSQL is not installed: no initdb on PATH or under /usr/lib/postgresql (apt-get install postgresql)")
+    versions
+        .pop()
+        .expect("PostgreSQL is not installed: no initdb on PATH or under /usr/lib/postgresql (apt-get install postgresql)")
 }
 
 fn is_root() -> bool {
@@ -70,11 +72,15 @@ impl Throwaway {
         let data = cluster.data();
         cluster.run_pg(
             "initdb",
-            cluster
-                .command("initdb")
-                .arg("-D")
-                .arg(&data)
-                .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]),
+            cluster.command("initdb").arg("-D").arg(&data).args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ]),
         );
         cluster.watchdog = Some(cluster.spawn_watchdog());
         cluster.resume();

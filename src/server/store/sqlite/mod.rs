@@ -52,11 +52,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(if durable { SqliteSynchronous::Full } else { SqliteSynchronous::Off })
             .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::open(path, e))?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(|e| StoreError::open(path, e))?;
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate { file: path.display().to_string(), source: e })?;
         Ok(SqliteStore { pool })
     }

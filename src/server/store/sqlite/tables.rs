@@ -84,7 +84,9 @@ impl SqliteStore {
                         .fetch_all(&self.pool)
                         .await
                         .map_err(doing)?;
-                Rows::AdminSessions(rows.into_iter().map(|(id, csrf, expires_ms)| (id, StoredSession { csrf, expires_ms })).collect())
+                Rows::AdminSessions(
+                    rows.into_iter().map(|(id, csrf, expires_ms)| (id, StoredSession { csrf, expires_ms })).collect(),
+                )
             }
             Table::LoginFailures => {
                 let rows: Vec<(String, i64, i64)> =
