@@ -3,6 +3,8 @@
 
 Prints one JSON line: the server's CPU (mean over the window) and RSS, and how many checks
 ran. Usage: checks.py SERVER_BIN OUT_DIR [N] [INTERVAL_S] [WINDOW_S]
+With STATUSCAST_DATABASE_URL set (a postgres:// URL), the server stores into that database;
+the results name the backend.
 """
 import json
 import os
@@ -18,7 +20,8 @@ n = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
 interval = int(sys.argv[4]) if len(sys.argv) > 4 else 10
 window = int(sys.argv[5]) if len(sys.argv) > 5 else 60
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-work = os.path.join(out, "checks")
+backend = "postgres" if os.environ.get("STATUSCAST_DATABASE_URL", "").startswith("postgres") else "sqlite"
+work = os.path.join(out, "checks-" + backend)
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(os.path.join(work, "nginx", "tmp"))
 
@@ -80,7 +83,7 @@ def startup():
 
 
 first_response_ms, idle_rss_mib = startup()
-print(json.dumps({"startup": {"first_response_ms": first_response_ms, "idle_rss_mib": idle_rss_mib}}))
+print(json.dumps({"startup": {"backend": backend, "first_response_ms": first_response_ms, "idle_rss_mib": idle_rss_mib}}))
 
 nginx = subprocess.Popen(["nginx", "-p", os.path.join(work, "nginx"), "-c", os.path.join(root, "bench", "fixture.conf")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -104,6 +107,7 @@ try:
     up = sum(1 for c in status["components"] if c["level"] == "operational")
     result = {
         "checks": {
+            "backend": backend,
             "count": n, "interval_s": interval, "window_s": window,
             "cpu_pct": round((t1 - t0) / 100 / window * 100, 2),
             "rss_mib": round(rss / 1024, 1),

@@ -71,13 +71,35 @@ echo "== 20 browser pages"
   npx playwright test --config playwright.bench.config.ts 2>&1) | tee "$OUT/browser.log"
 grep -o '{"browser".*}' "$OUT/browser.log" >> "$OUT/results.jsonl" || echo "no browser result"
 
-# --- checks: 1,000 HTTP checks every 10 s against a local nginx; start-up and idle memory ---
-echo "== 1,000 checks"
+# --- checks: 1,000 HTTP checks every 10 s against a local nginx; start-up and idle memory, ---
+# --- once with the embedded SQLite file and once with PostgreSQL (a throwaway cluster) -----
+. bench/pg.sh
+trap 'stop_servers; pg_stop' EXIT
+pg_start 4199
+pg_createdb checks
+echo "== 1,000 checks (SQLite)"
 python3 bench/checks.py "$SERVER" "$OUT" "${BENCH_CHECKS:-1000}" 10 60 | tee -a "$OUT/results.jsonl"
+echo "== 1,000 checks (PostgreSQL)"
+STATUSCAST_DATABASE_URL=$PG_URL_BASE/checks python3 bench/checks.py "$SERVER" "$OUT" "${BENCH_CHECKS:-1000}" 10 60 \
+  | tee -a "$OUT/results.jsonl"
+pg_stop
 
-# --- history: database size after 90 simulated days of 50 components checked every 30 s ---
-echo "== history size (90 days, 50 components, 30 s)"
-cargo run --release --features ssr --example history_size -- 90 50 30 | tee -a "$OUT/results.jsonl"
+# --- history: database size after 90 simulated days of 50 components checked every 30 s, ---
+# --- and the status page's history for 100 components, from each backend -----------------
+for backend in sqlite postgres; do
+  echo "== history size (90 days, 50 components, 30 s; $backend)"
+  cargo run --release --features ssr --example history_size -- 90 50 30 "$backend" | tee -a "$OUT/results.jsonl"
+  echo "== history of 100 components ($backend)"
+  cargo run --release --features ssr --example history_size -- "${BENCH_RENDER_DAYS:-3}" 100 30 "$backend" \
+    | sed 's/"history"/"history_render"/' | tee -a "$OUT/results.jsonl"
+done
+
+# --- SIGKILL in a stream of operator writes: acknowledged vs stored, on each backend -------
+echo "== SIGKILL during incident updates"
+for t in operators postgres; do
+  cargo test --features ssr --test "$t" sigkill_during_incident_updates -- --nocapture 2>/dev/null \
+    | grep -o '{"sigkill".*}' | tee -a "$OUT/results.jsonl"
+done
 
 python3 bench/report.py "$OUT/results.jsonl" bench/RESULTS.md bench/results.svg
 echo "wrote bench/RESULTS.md and bench/results.svg"

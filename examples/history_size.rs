@@ -1,22 +1,64 @@
 //! How big the history database gets: simulates DAYS days of COMPONENTS components checked
 //! every INTERVAL seconds through the real store (record + hourly prune), then prints the
-//! database size. `make bench` runs it with 90 days, 50 components, 30 s. The simulation
-//! skips fsync (the size is the same; the wall time is not that of a live server).
+//! database size and times the status page's history (queries and drawing) from it.
+//! `make bench` runs it with 90 days, 50 components, 30 s, once per backend: `sqlite` (a
+//! temporary file; the simulation skips fsync, which changes the wall time, not the size)
+//! or `postgres` (a throwaway cluster, see `store::postgres::throwaway`).
 //!
-//!     cargo run --release --features ssr --example history_size -- [days] [components] [interval_s]
+//!     cargo run --release --features ssr --example history_size -- [days] [components] [interval_s] [sqlite|postgres]
 
 use statuscast::model::{ComponentStatus, Level};
 use statuscast::server::http::uptime;
-use statuscast::server::store::{ResultRow, Span, SqliteStore};
+use statuscast::server::store::postgres::throwaway::Throwaway;
+use statuscast::server::store::{PgStore, ResultRow, Span, SqliteStore, Store};
+
+/// The store under test, with what keeps its data alive.
+enum Backend {
+    Sqlite(SqliteStore, #[allow(dead_code)] tempfile::TempDir),
+    Postgres(PgStore, #[allow(dead_code)] Throwaway),
+}
+
+impl Backend {
+    async fn open(name: &str) -> Backend {
+        match name {
+            "sqlite" => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                Backend::Sqlite(SqliteStore::open_with(dir.path(), false).await.expect("store"), dir)
+            }
+            "postgres" => {
+                let cluster = Throwaway::start();
+                let url = cluster.database().await;
+                Backend::Postgres(PgStore::open(&url, &url).await.expect("store"), cluster)
+            }
+            other => panic!("unknown backend {other:?}: sqlite or postgres"),
+        }
+    }
+
+    fn store(&self) -> &dyn Store {
+        match self {
+            Backend::Sqlite(s, _) => s,
+            Backend::Postgres(s, _) => s,
+        }
+    }
+
+    async fn size_bytes(&self) -> i64 {
+        match self {
+            Backend::Sqlite(s, _) => s.size_bytes().await.expect("size"),
+            Backend::Postgres(s, _) => s.size_bytes().await.expect("size"),
+        }
+    }
+}
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<i64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<i64> = words.iter().filter_map(|a| a.parse().ok()).collect();
     let days = *args.first().unwrap_or(&90);
     let components = *args.get(1).unwrap_or(&50);
     let interval_ms = args.get(2).unwrap_or(&30) * 1000;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open_with(dir.path(), false).await.expect("store");
+    let name = words.iter().find(|w| w.parse::<i64>().is_err()).map_or("sqlite", String::as_str);
+    let backend = Backend::open(name).await;
+    let store = backend.store();
     let start_ms: i64 = 1_790_000_000_000;
     let end_ms = start_ms + days * 86_400_000;
     let wall = std::time::Instant::now();
@@ -46,7 +88,7 @@ async fn main() {
     }
     store.record(&batch).await.expect("record");
     store.prune(t).await.expect("prune");
-    let bytes = store.size_bytes().await.expect("size");
+    let bytes = backend.size_bytes().await;
     let seconds = wall.elapsed().as_secs_f64();
 
     // The status page's history (90-day bars, 24 h charts) for all of them, as the server
@@ -72,7 +114,7 @@ async fn main() {
     let view_ms = per_view.elapsed().as_secs_f64() * 1000.0;
     let gzip = gzip_len(html.as_bytes());
     println!(
-        "{{\"history\": {{\"days\": {days}, \"components\": {components}, \"interval_s\": {}, \"results\": {results}, \"db_mib\": {:.1}, \"seconds\": {seconds:.0}, \"render_ms\": {render_ms:.1}, \"draw_ms\": {draw_ms:.1}, \"per_view_ms\": {view_ms:.2}, \"html_kib\": {:.1}, \"html_gzip_kib\": {:.1}}}}}",
+        "{{\"history\": {{\"backend\": \"{name}\", \"days\": {days}, \"components\": {components}, \"interval_s\": {}, \"results\": {results}, \"db_mib\": {:.1}, \"seconds\": {seconds:.0}, \"render_ms\": {render_ms:.1}, \"draw_ms\": {draw_ms:.1}, \"per_view_ms\": {view_ms:.2}, \"html_kib\": {:.1}, \"html_gzip_kib\": {:.1}}}}}",
         interval_ms / 1000,
         bytes as f64 / 1_048_576.0,
         html.len() as f64 / 1024.0,
