@@ -32,26 +32,13 @@ CREATE TABLE check_rollups (
     latency_sum BIGINT NOT NULL,
     latency_count BIGINT NOT NULL,
     latency_max BIGINT NOT NULL,
-    -- Hours and days: how many of their minutes had results (kept by the trigger below).
+    -- Hours and days: how many of their minutes had results (counted by the store as it
+    -- inserts a minute's row: see src/server/store/postgres/history.rs).
     minutes BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (component, span, start_ms)
 );
 -- Pruning deletes by span and age.
 CREATE INDEX check_rollups_span_start ON check_rollups (span, start_ms);
-
--- A minute row is inserted once (later results in that minute update it), so counting its
--- insert into its hour and day counts the distinct minutes with results.
-CREATE FUNCTION check_rollups_count_minutes() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE check_rollups SET minutes = minutes + 1
-    WHERE component = NEW.component AND span = 'hour' AND start_ms = NEW.start_ms - NEW.start_ms % 3600000;
-    UPDATE check_rollups SET minutes = minutes + 1
-    WHERE component = NEW.component AND span = 'day' AND start_ms = NEW.start_ms - NEW.start_ms % 86400000;
-    RETURN NULL;
-END;
-$$;
-CREATE TRIGGER check_rollups_count_minutes AFTER INSERT ON check_rollups
-FOR EACH ROW WHEN (NEW.span = 'minute') EXECUTE FUNCTION check_rollups_count_minutes();
 
 -- Scheduled maintenance windows; cancelled ones are kept for the record.
 CREATE TABLE maintenance (

@@ -109,7 +109,22 @@ async fn write_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<ResultRow>, st
 mod tests {
     use super::*;
     use crate::model::Level;
-    use crate::server::store::{Span, SqliteStore};
+    use crate::server::store::postgres::throwaway::Throwaway;
+    use crate::server::store::{PgStore, Span, SqliteStore};
+
+    fn result(at_ms: i64) -> ResultRow {
+        ResultRow { component: "api".into(), at_ms, level: Level::Operational, latency_ms: None }
+    }
+
+    async fn until(what: &str, check: impl Fn() -> bool) {
+        for _ in 0..300 {
+            if check() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{what}: not within 30 s");
+    }
 
     #[tokio::test]
     async fn results_are_written_in_batches() {
@@ -117,12 +132,7 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
         let writer = HistoryWriter::spawn(store.clone());
         for i in 0..500 {
-            assert!(writer.push(ResultRow {
-                component: "api".into(),
-                at_ms: i * 1000,
-                level: Level::Operational,
-                latency_ms: None
-            }));
+            assert!(writer.push(result(i * 1000)));
         }
         let stats = writer.stats.clone();
         for _ in 0..50 {
@@ -134,5 +144,27 @@ mod tests {
         assert_eq!(stats.written.load(Relaxed), 500);
         let minutes: i64 = store.history("api", Span::Minute, 0).await.unwrap().iter().map(|b| b.samples).sum();
         assert_eq!(minutes, 500);
+    }
+
+    #[tokio::test]
+    async fn while_the_database_is_down_the_newest_results_are_held_and_written_when_it_is_back() {
+        let cluster = Throwaway::start();
+        let url = cluster.database().await;
+        let store: Arc<dyn Store> = Arc::new(PgStore::open(&url, &url).await.unwrap());
+        cluster.stop();
+        let writer = HistoryWriter::spawn_with_limit(store.clone(), 10);
+        let stats = writer.stats.clone();
+        for i in 0..25 {
+            writer.push(result(i * 60_000));
+        }
+        until("results held", || stats.pending.load(Relaxed) == 10).await;
+        assert_eq!(stats.dropped.load(Relaxed), 15, "past the limit, the oldest are dropped and counted");
+        assert_eq!(stats.written.load(Relaxed), 0);
+        cluster.resume();
+        until("held results written", || stats.written.load(Relaxed) == 10).await;
+        assert_eq!(stats.pending.load(Relaxed), 0);
+        let minutes = store.history("api", Span::Minute, 0).await.unwrap();
+        let starts: Vec<i64> = minutes.iter().map(|b| b.start_ms).collect();
+        assert_eq!(starts, (15..25).map(|i| i * 60_000).collect::<Vec<_>>(), "the newest ten, each once");
     }
 }

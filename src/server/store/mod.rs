@@ -59,7 +59,7 @@ pub struct Bucket {
     pub minutes: i64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Span {
     Minute,
     Hour,

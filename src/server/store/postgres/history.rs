@@ -1,21 +1,46 @@
 //! Check history in PostgreSQL: raw results and their per-minute, -hour and -day rollups.
 
 use super::PgStore;
-use crate::server::store::rows::{bucket_of, level_code, rollups_of, BucketColumns};
+use crate::server::store::rows::{bucket_of, level_code, rollups_of, BucketColumns, RollupRow};
 use crate::server::store::StoreError;
 use crate::server::store::{Bucket, ResultRow, Span, DAY_RETENTION_MS, HOUR_RETENTION_MS, MINUTE_RETENTION_MS, RAW_RETENTION_MS};
+use sqlx::Row;
 use std::collections::HashMap;
+
+/// The upsert that adds rollups to the stored ones (inserting those not there yet), then
+/// `$returning`.
+macro_rules! upsert_sql {
+    ($returning:literal) => {
+        concat!(
+            "INSERT INTO check_rollups AS r
+                 (component, span, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max, minutes)
+             SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], $6::SMALLINT[],
+                                  $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[])
+             ON CONFLICT (component, span, start_ms) DO UPDATE SET
+                 samples = r.samples + excluded.samples,
+                 operational = r.operational + excluded.operational,
+                 worst_level = GREATEST(r.worst_level, excluded.worst_level),
+                 latency_sum = r.latency_sum + excluded.latency_sum,
+                 latency_count = r.latency_count + excluded.latency_count,
+                 latency_max = GREATEST(r.latency_max, excluded.latency_max),
+                 minutes = r.minutes + excluded.minutes ",
+            $returning
+        )
+    };
+}
 
 impl PgStore {
     /// Records results and updates their rollups, in one transaction: one multi-row insert
-    /// of the results and one upsert of the rollups they add to (arrays unnested, so a batch
-    /// of any size is two statements).
+    /// of the results, one upsert of the minutes they fall in, one of the hours and days
+    /// (arrays unnested, so a batch of any size is three statements). An hour or day counts
+    /// the minutes with results: the minute upsert says which of its rows are new.
     pub async fn record(&self, rows: &[ResultRow]) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
         let doing = StoreError::doing("writing check results");
-        let sums = rollups_of(rows);
+        let (minutes, mut longer): (Vec<RollupRow>, Vec<RollupRow>) =
+            rollups_of(rows).into_iter().partition(|r| r.span == Span::Minute);
         let mut tx = self.pool.begin().await.map_err(doing)?;
         sqlx::query(
             "INSERT INTO check_results (component, at_ms, level, latency_ms)
@@ -27,35 +52,26 @@ impl PgStore {
         .bind(rows.iter().map(|r| r.latency_ms.map(|l| l.min(i32::MAX as u32) as i32)).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::doing("writing check results"))?;
-        // Days and hours come before minutes in `sums`; the trigger that counts a minute's
-        // first insert runs at the end of the statement, when they all exist.
-        sqlx::query(
-            "INSERT INTO check_rollups AS r
-                 (component, span, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max)
-             SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], $6::SMALLINT[],
-                                  $7::BIGINT[], $8::BIGINT[], $9::BIGINT[])
-             ON CONFLICT (component, span, start_ms) DO UPDATE SET
-                 samples = r.samples + excluded.samples,
-                 operational = r.operational + excluded.operational,
-                 worst_level = GREATEST(r.worst_level, excluded.worst_level),
-                 latency_sum = r.latency_sum + excluded.latency_sum,
-                 latency_count = r.latency_count + excluded.latency_count,
-                 latency_max = GREATEST(r.latency_max, excluded.latency_max)",
-        )
-        .bind(sums.iter().map(|r| r.component.as_str()).collect::<Vec<_>>())
-        .bind(sums.iter().map(|r| r.span.name()).collect::<Vec<_>>())
-        .bind(sums.iter().map(|r| r.start_ms).collect::<Vec<_>>())
-        .bind(sums.iter().map(|r| r.samples).collect::<Vec<_>>())
-        .bind(sums.iter().map(|r| r.operational).collect::<Vec<_>>())
-        .bind(sums.iter().map(|r| r.worst_level as i16).collect::<Vec<_>>())
-        .bind(sums.iter().map(|r| r.latency_sum).collect::<Vec<_>>())
-        .bind(sums.iter().map(|r| r.latency_count).collect::<Vec<_>>())
-        .bind(sums.iter().map(|r| r.latency_max).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::doing("writing check rollups"))?;
-        tx.commit().await.map_err(StoreError::doing("writing check results"))
+        .map_err(doing)?;
+        // `xmax = 0`: the row was inserted by this statement, not updated.
+        let upserted = upsert(upsert_sql!("RETURNING r.component, r.start_ms, (r.xmax = 0)"), &minutes)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::doing("writing check rollups"))?;
+        let mut new_minutes: HashMap<(&str, Span, i64), i64> = HashMap::new();
+        for row in &upserted {
+            let (component, start_ms, inserted): (&str, i64, bool) = (row.get(0), row.get(1), row.get(2));
+            if inserted {
+                for span in [Span::Hour, Span::Day] {
+                    *new_minutes.entry((component, span, start_ms - start_ms.rem_euclid(span.millis()))).or_default() += 1;
+                }
+            }
+        }
+        for r in &mut longer {
+            r.minutes = new_minutes.get(&(r.component.as_str(), r.span, r.start_ms)).copied().unwrap_or(0);
+        }
+        upsert(upsert_sql!(""), &longer).execute(&mut *tx).await.map_err(StoreError::doing("writing check rollups"))?;
+        tx.commit().await.map_err(doing)
     }
 
     /// Buckets of `span` from `since_ms` on for each of `components`, merged into buckets of
@@ -109,4 +125,19 @@ impl PgStore {
         tx.commit().await.map_err(StoreError::doing("pruning check history"))?;
         Ok(deleted)
     }
+}
+
+/// `sql` (an [`upsert_sql!`]) with these rollups bound.
+fn upsert<'a>(sql: &'static str, rollups: &'a [RollupRow]) -> sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(sql)
+        .bind(rollups.iter().map(|r| r.component.as_str()).collect::<Vec<_>>())
+        .bind(rollups.iter().map(|r| r.span.name()).collect::<Vec<_>>())
+        .bind(rollups.iter().map(|r| r.start_ms).collect::<Vec<_>>())
+        .bind(rollups.iter().map(|r| r.samples).collect::<Vec<_>>())
+        .bind(rollups.iter().map(|r| r.operational).collect::<Vec<_>>())
+        .bind(rollups.iter().map(|r| r.worst_level as i16).collect::<Vec<_>>())
+        .bind(rollups.iter().map(|r| r.latency_sum).collect::<Vec<_>>())
+        .bind(rollups.iter().map(|r| r.latency_count).collect::<Vec<_>>())
+        .bind(rollups.iter().map(|r| r.latency_max).collect::<Vec<_>>())
+        .bind(rollups.iter().map(|r| r.minutes).collect::<Vec<_>>())
 }

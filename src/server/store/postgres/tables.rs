@@ -146,10 +146,8 @@ async fn insert(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result<(), s
             }
         }
         Rows::CheckRollups(rollups) => {
-            // Minutes first, in statements of their own: the trigger that counts a minute
-            // into its hour and day then finds none, and their copied counts stay as they were.
-            let (minutes, rest): (Vec<&RollupRow>, Vec<&RollupRow>) = rollups.iter().partition(|r| r.span == Span::Minute);
-            for chunk in minutes.chunks(50_000).chain(rest.chunks(50_000)) {
+            // Written as they are, `minutes` included (no trigger counts on PostgreSQL).
+            for chunk in rollups.chunks(50_000) {
                 sqlx::query(
                     "INSERT INTO check_rollups (component, span, start_ms, samples, operational, worst_level, latency_sum,
                                                 latency_count, latency_max, minutes)
