@@ -92,6 +92,13 @@ impl PgStore {
         Ok(())
     }
 
+    /// Marks the space of deleted and updated rows for reuse (what autovacuum does in the
+    /// background; a simulation that runs days of history in seconds calls it itself).
+    pub async fn vacuum(&self) -> Result<(), StoreError> {
+        sqlx::query("VACUUM").execute(&self.pool).await.map_err(StoreError::doing("vacuuming"))?;
+        Ok(())
+    }
+
     /// Bytes statuscast's tables take on disk, with their indexes and TOAST, after a vacuum
     /// (an empty database's own catalog, about 7.5 MiB, is not counted; nor is the WAL).
     pub async fn size_bytes(&self) -> Result<i64, StoreError> {
