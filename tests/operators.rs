@@ -384,7 +384,11 @@ async fn sigkill_during_incident_updates_loses_no_acknowledged_update() {
     assert!(newest >= acked, "acknowledged update {acked} lost; newest stored is {newest}");
     assert_eq!(updates.len() as u64, newest + 1, "every update up to the newest, none half-written");
     println!("{acked} incident updates acknowledged before SIGKILL; {} stored", updates.len());
-    println!("{{\"sigkill\": {{\"backend\": \"sqlite\", \"acknowledged\": {acked}, \"stored\": {}, \"lost\": {}}}}}", updates.len() - 1, acked.saturating_sub(newest));
+    println!(
+        "{{\"sigkill\": {{\"backend\": \"sqlite\", \"acknowledged\": {acked}, \"stored\": {}, \"lost\": {}}}}}",
+        updates.len() - 1,
+        acked.saturating_sub(newest)
+    );
 }
 
 #[tokio::test]

@@ -128,7 +128,10 @@ impl PgStore {
 }
 
 /// `sql` (an [`upsert_sql!`]) with these rollups bound.
-fn upsert<'a>(sql: &'static str, rollups: &'a [RollupRow]) -> sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments> {
+fn upsert<'a>(
+    sql: &'static str,
+    rollups: &'a [RollupRow],
+) -> sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments> {
     sqlx::query(sql)
         .bind(rollups.iter().map(|r| r.component.as_str()).collect::<Vec<_>>())
         .bind(rollups.iter().map(|r| r.span.name()).collect::<Vec<_>>())
