@@ -214,6 +214,11 @@ async fn postgres_stopped_and_started_under_a_running_server() {
         post_json(&server, "/api/v1/incidents", json!({ "title": "While down", "impact": "minor", "message": "x" })).await;
     assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body["error"].as_str().unwrap().starts_with("the database is unavailable, nothing was stored"), "{body}");
+    // An override that cannot be committed is refused, and never shown, not even for a moment.
+    let refused = server.set_override("major_outage", "Everything is down").await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let status = get_json(&server, "/api/v1/status").await;
+    assert!(status["override"].is_null(), "{status}");
     let history = reqwest::get(server.url("/api/v1/history/host.disk")).await.unwrap();
     assert_eq!(history.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(history.headers()["retry-after"], "5");
@@ -236,6 +241,7 @@ async fn postgres_stopped_and_started_under_a_running_server() {
         .await
     );
     let pushed = stream.next_event(Duration::from_secs(5)).await.expect("the new incident reaches the open stream");
+    assert!(!pushed.data.contains("Everything is down"), "the refused override was never pushed: {}", pushed.data);
     assert!(pushed.data.contains("\"Back\""), "{}", pushed.data);
     assert!(eventually(Duration::from_secs(10), || async { metric(&server, "statuscast_history_pending").await == 0 }).await);
     assert_eq!(metric(&server, "statuscast_history_dropped_total").await, 0);

@@ -185,8 +185,7 @@ impl Engine {
 
     /// Applies `edit` to a copy of the current snapshot. If anything visible changed, the
     /// version is bumped and the snapshot published. A change of the operator override is
-    /// persisted before this returns; if persisting fails, the change is not published (or,
-    /// when the disk fails after publishing, it is reported as an error and withdrawn).
+    /// committed before it is published; if that fails, it is not published.
     async fn change(&self, edit: impl FnOnce(&mut Snapshot, i64)) -> Result<Snapshot, EngineError> {
         let mut state = self.state.lock().await;
         let now = now_ms();
@@ -213,33 +212,21 @@ impl Engine {
         self.publish_locked(&mut state, next).await
     }
 
-    /// Bumps the version of `next` and publishes it (see `change`).
+    /// Bumps the version of `next` and publishes it (see `change`). What must survive a
+    /// restart is committed before anyone sees it: a new version reservation when the version
+    /// crosses the old one, and any change of the operator override. If that fails, nothing
+    /// is published and the snapshot stays as it was.
     async fn publish_locked(&self, state: &mut EngineState, mut next: Snapshot) -> Result<Snapshot, EngineError> {
-        let now = now_ms();
         next.version = state.current.version + 1;
-        next.updated_at_ms = now;
-        let override_changed = next.operator_override != state.current.operator_override;
-        if next.version > state.reserved {
-            let reserved = next.version + VERSION_BLOCK - 1;
+        next.updated_at_ms = now_ms();
+        let reserve = next.version > state.reserved;
+        if reserve || next.operator_override != state.current.operator_override {
+            let reserved = if reserve { next.version + VERSION_BLOCK - 1 } else { state.reserved };
             self.persist(reserved, &next).await?;
             state.reserved = reserved;
-            state.current = next.clone();
-            self.hub.publish(next.clone());
-            return Ok(next);
         }
-        let previous = std::mem::replace(&mut state.current, next.clone());
+        state.current = next.clone();
         self.hub.publish(next.clone());
-        if override_changed {
-            if let Err(e) = self.persist(state.reserved, &next).await {
-                // Withdraw: viewers get the previous state again, under a newer version.
-                let mut back = previous;
-                back.version = next.version + 1;
-                back.updated_at_ms = now_ms();
-                state.current = back.clone();
-                self.hub.publish(back);
-                return Err(e);
-            }
-        }
         Ok(next)
     }
 
@@ -371,5 +358,24 @@ mod tests {
         let now = e.current().await;
         assert_eq!(now.components[0].since_ms, since);
         assert_eq!(now.components.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_override_that_cannot_be_committed_is_never_published() {
+        use crate::server::store::postgres::throwaway::Throwaway;
+        let cluster = Throwaway::start();
+        let url = cluster.database().await;
+        let store: Arc<dyn Store> = Arc::new(crate::server::store::PgStore::open(&url, &url).await.unwrap());
+        let e = Engine::new(store.clone(), store.load_state().await.unwrap(), Hub::new(Snapshot::unknown()));
+        let before = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        cluster.stop();
+        let refused = e.set_override(Some((Level::MajorOutage, "down".into()))).await.unwrap_err();
+        assert!(matches!(&refused, EngineError::Persist(s) if s.is_unavailable()), "{refused}");
+        assert_eq!(e.hub().current().version(), before.version, "nothing published, not even for a moment");
+        assert_eq!(e.current().await.operator_override, None);
+        cluster.resume();
+        let set = e.set_override(Some((Level::MajorOutage, "down".into()))).await.unwrap();
+        assert_eq!(set.version, before.version + 1);
+        assert_eq!(store.load_state().await.unwrap().operator_override.unwrap().message, "down", "committed");
     }
 }
