@@ -53,6 +53,7 @@ contract!(
     sessions_survive_a_reopen_until_they_expire_or_end,
     failed_logins_are_counted_once_each_by_every_handle,
     copy_moves_every_table_whole_and_refuses_a_full_target,
+    incident_updates_never_fail_beside_a_busy_history_writer,
 );
 
 async fn state_round_trips_and_survives_reopening(b: Backend) {
@@ -379,4 +380,44 @@ async fn an_unreachable_postgres_is_unavailable_until_it_is_back() {
     assert!(store.active_incidents().await.unwrap().is_empty(), "the refused write left nothing");
     let gone = PgStore::open(&cluster.url("no_such_db"), "postgres://…/no_such_db").await.map(|_| ()).unwrap_err();
     assert!(gone.to_string().contains("no_such_db"), "{gone}");
+}
+
+async fn incident_updates_never_fail_beside_a_busy_history_writer(b: Backend) {
+    // 300 results a second and more, as a large configuration writes them, while operators
+    // update an incident: every update is written (SQLite: no "database is locked").
+    let store = b.open().await;
+    let incident = store.open_incident(&new_incident("Busy"), 1).await.unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (store, stop) = (store.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut batches = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let rows: Vec<ResultRow> = (0..300)
+                    .map(|i| ResultRow {
+                        component: format!("c{}", i % 30),
+                        at_ms: batches * 60_000 + i,
+                        level: Level::Operational,
+                        latency_ms: Some(5),
+                    })
+                    .collect();
+                store.record(&rows).await.unwrap();
+                batches += 1;
+            }
+            batches
+        })
+    };
+    let updates = (0..40).map(|i| {
+        let store = store.clone();
+        async move {
+            let up = NewUpdate { status: IncidentStatus::Monitoring, message: format!("update {i}"), impact: None };
+            store.update_incident(incident.id, &up, 10 + i).await
+        }
+    });
+    let results = futures_util::future::join_all(updates).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let batches = writer.await.unwrap();
+    let failed: Vec<String> = results.iter().filter_map(|r| r.as_ref().err().map(|e| e.to_string())).collect();
+    assert!(failed.is_empty(), "{} of 40 updates failed beside {batches} history batches: {failed:?}", failed.len());
+    assert_eq!(store.incident(incident.id).await.unwrap().unwrap().updates.len(), 41);
 }

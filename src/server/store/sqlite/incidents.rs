@@ -59,7 +59,10 @@ impl SqliteStore {
     /// more updates. One transaction.
     pub async fn update_incident(&self, id: i64, update: &NewUpdate, now_ms: i64) -> Result<Incident, UpdateRefused> {
         let failed = |e: sqlx::Error| UpdateRefused::Failed(StoreError::doing("writing the incident update")(e));
-        let mut tx = self.pool.begin().await.map_err(failed)?;
+        // IMMEDIATE: the write lock from the start. A transaction that reads first and then
+        // writes is refused at once (SQLITE_BUSY, no waiting) when the history writer
+        // committed in between; this one waits for the lock instead (busy_timeout).
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
         let resolved: Option<Option<i64>> = sqlx::query_scalar("SELECT resolved_ms FROM incidents WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)
