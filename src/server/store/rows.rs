@@ -3,7 +3,8 @@
 //! runs its own SQL and hands the plain column tuples here, so the meaning of a stored row is
 //! written once.
 
-use super::{Bucket, ResultRow, Span, StoreError};
+use super::copy::StoredWindow;
+use super::{Bucket, LoginFailures, ResultRow, Span, StoreError, StoredSession};
 use crate::model::{Incident, IncidentUpdate, Level, MaintenanceWindow};
 use std::collections::BTreeMap;
 
@@ -138,6 +139,54 @@ pub type WindowColumns = (i64, String, i64, i64, String);
 pub fn window_of(c: WindowColumns) -> Result<MaintenanceWindow, StoreError> {
     let (id, title, starts_ms, ends_ms, components) = c;
     Ok(MaintenanceWindow { id, title, starts_ms, ends_ms, components: components_of(&components, "maintenance window")? })
+}
+
+// Whole rows, as `statuscast copy` reads them (every integer column read as BIGINT).
+
+/// `component, at_ms, level, latency_ms` of `check_results`.
+pub type ResultColumns = (String, i64, i64, Option<i64>);
+
+pub fn result_of((component, at_ms, level, latency): ResultColumns) -> ResultRow {
+    ResultRow { component, at_ms, level: level_of(level), latency_ms: latency.map(|l| l.clamp(0, u32::MAX as i64) as u32) }
+}
+
+/// `component, span, start_ms, samples, operational, worst_level, latency_sum, latency_count,
+/// latency_max, minutes` of `check_rollups`.
+pub type RollupColumns = (String, String, i64, i64, i64, i64, i64, i64, i64, i64);
+
+pub fn rollup_of(c: RollupColumns) -> Result<RollupRow, StoreError> {
+    let (component, span, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max, minutes) = c;
+    let span = Span::named(&span).ok_or_else(|| StoreError::Corrupt(format!("unknown rollup span {span:?}")))?;
+    Ok(RollupRow {
+        component,
+        span,
+        start_ms,
+        samples,
+        operational,
+        worst_level,
+        latency_sum,
+        latency_count,
+        latency_max,
+        minutes,
+    })
+}
+
+/// `id, title, starts_ms, ends_ms, components_json, created_ms, cancelled` of `maintenance`.
+pub type StoredWindowColumns = (i64, String, i64, i64, String, i64, i64);
+
+pub fn stored_window_of(c: StoredWindowColumns) -> Result<StoredWindow, StoreError> {
+    let (id, title, starts_ms, ends_ms, components, created_ms, cancelled) = c;
+    Ok(StoredWindow { window: window_of((id, title, starts_ms, ends_ms, components))?, created_ms, cancelled: cancelled != 0 })
+}
+
+/// `id_sha256, csrf, expires_ms` of `admin_sessions`.
+pub fn session_of((id, csrf, expires_ms): (String, String, i64)) -> (String, StoredSession) {
+    (id, StoredSession { csrf, expires_ms })
+}
+
+/// `window_start_ms, failures` of `login_failures`.
+pub fn login_failures_of((window_start_ms, failures): (i64, i64)) -> LoginFailures {
+    LoginFailures { window_start_ms, failures: failures.clamp(0, u32::MAX as i64) as u32 }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! shared by every instance on the database.
 
 use super::PgStore;
+use crate::server::store::rows::login_failures_of;
 use crate::server::store::StoreError;
 use crate::server::store::{LoginFailures, StoredSession};
 
@@ -48,12 +49,13 @@ impl PgStore {
     }
 
     pub async fn login_failures(&self, client: &str) -> Result<Option<LoginFailures>, StoreError> {
-        let row: Option<(i64, i32)> = sqlx::query_as("SELECT window_start_ms, failures FROM login_failures WHERE client = $1")
-            .bind(client)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::doing("reading failed logins"))?;
-        Ok(row.map(|(window_start_ms, failures)| LoginFailures { window_start_ms, failures: failures.max(0) as u32 }))
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT window_start_ms, failures::BIGINT FROM login_failures WHERE client = $1")
+                .bind(client)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::doing("reading failed logins"))?;
+        Ok(row.map(login_failures_of))
     }
 
     pub async fn add_login_failure(&self, client: &str, now_ms: i64, window_ms: i64) -> Result<(), StoreError> {

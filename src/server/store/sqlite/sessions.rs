@@ -2,6 +2,7 @@
 //! `server::http::admin::session`).
 
 use super::SqliteStore;
+use crate::server::store::rows::login_failures_of;
 use crate::server::store::StoreError;
 use crate::server::store::{LoginFailures, StoredSession};
 use sqlx::Row;
@@ -49,7 +50,7 @@ impl SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(StoreError::doing("reading failed logins"))?;
-        Ok(row.map(|(window_start_ms, failures)| LoginFailures { window_start_ms, failures: failures.max(0) as u32 }))
+        Ok(row.map(login_failures_of))
     }
 
     pub async fn add_login_failure(&self, client: &str, now_ms: i64, window_ms: i64) -> Result<(), StoreError> {

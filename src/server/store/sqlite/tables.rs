@@ -2,9 +2,13 @@
 
 use super::incidents::Which;
 use super::SqliteStore;
-use crate::server::store::copy::{Rows, StoredWindow, Table};
-use crate::server::store::rows::{components_json, level_code, level_of, window_of, RollupRow};
-use crate::server::store::{LoginFailures, ResultRow, Span, StoreError, StoredSession};
+use crate::server::store::copy::{Rows, Table};
+use crate::server::store::rows::RollupRow;
+use crate::server::store::rows::{
+    components_json, level_code, login_failures_of, result_of, rollup_of, session_of, stored_window_of, ResultColumns,
+    RollupColumns, StoredWindowColumns,
+};
+use crate::server::store::{Span, StoreError};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 impl SqliteStore {
@@ -20,62 +24,31 @@ impl SqliteStore {
                 Rows::EngineState(if self.count(table).await? > 0 { Some(self.load_state().await?) } else { None })
             }
             Table::CheckResults => {
-                let rows: Vec<(String, i64, i64, Option<i64>)> =
+                let rows: Vec<ResultColumns> =
                     sqlx::query_as("SELECT component, at_ms, level, latency_ms FROM check_results ORDER BY at_ms")
                         .fetch_all(&self.pool)
                         .await
                         .map_err(doing)?;
-                Rows::CheckResults(
-                    rows.into_iter()
-                        .map(|(component, at_ms, level, latency)| ResultRow {
-                            component,
-                            at_ms,
-                            level: level_of(level),
-                            latency_ms: latency.map(|l| l as u32),
-                        })
-                        .collect(),
-                )
+                Rows::CheckResults(rows.into_iter().map(result_of).collect())
             }
             Table::CheckRollups => {
-                type Columns = (String, String, i64, i64, i64, i64, i64, i64, i64, i64);
-                let rows: Vec<Columns> = sqlx::query_as(
+                let rows: Vec<RollupColumns> = sqlx::query_as(
                     "SELECT component, span, start_ms, samples, operational, worst_level, latency_sum, latency_count,
                             latency_max, minutes FROM check_rollups ORDER BY component, span, start_ms",
                 )
                 .fetch_all(&self.pool)
                 .await
                 .map_err(doing)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for (component, span, start_ms, samples, operational, worst_level, sum, count, max, minutes) in rows {
-                    let span = Span::named(&span).ok_or_else(|| StoreError::Corrupt(format!("unknown rollup span {span:?}")))?;
-                    out.push(RollupRow {
-                        component,
-                        span,
-                        start_ms,
-                        samples,
-                        operational,
-                        worst_level,
-                        latency_sum: sum,
-                        latency_count: count,
-                        latency_max: max,
-                        minutes,
-                    });
-                }
-                Rows::CheckRollups(out)
+                Rows::CheckRollups(rows.into_iter().map(rollup_of).collect::<Result<_, _>>()?)
             }
             Table::Maintenance => {
-                let rows: Vec<(i64, String, i64, i64, String, i64, i64)> = sqlx::query_as(
+                let rows: Vec<StoredWindowColumns> = sqlx::query_as(
                     "SELECT id, title, starts_ms, ends_ms, components_json, created_ms, cancelled FROM maintenance ORDER BY id",
                 )
                 .fetch_all(&self.pool)
                 .await
                 .map_err(doing)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for (id, title, starts_ms, ends_ms, components, created_ms, cancelled) in rows {
-                    let window = window_of((id, title, starts_ms, ends_ms, components))?;
-                    out.push(StoredWindow { window, created_ms, cancelled: cancelled != 0 });
-                }
-                Rows::Maintenance(out)
+                Rows::Maintenance(rows.into_iter().map(stored_window_of).collect::<Result<_, _>>()?)
             }
             Table::Incidents => Rows::Incidents(self.select_incidents(Which::All, i64::MAX).await?),
             Table::AdminSessions => {
@@ -84,9 +57,7 @@ impl SqliteStore {
                         .fetch_all(&self.pool)
                         .await
                         .map_err(doing)?;
-                Rows::AdminSessions(
-                    rows.into_iter().map(|(id, csrf, expires_ms)| (id, StoredSession { csrf, expires_ms })).collect(),
-                )
+                Rows::AdminSessions(rows.into_iter().map(session_of).collect())
             }
             Table::LoginFailures => {
                 let rows: Vec<(String, i64, i64)> =
@@ -94,11 +65,7 @@ impl SqliteStore {
                         .fetch_all(&self.pool)
                         .await
                         .map_err(doing)?;
-                Rows::LoginFailures(
-                    rows.into_iter()
-                        .map(|(c, window_start_ms, f)| (c, LoginFailures { window_start_ms, failures: f.max(0) as u32 }))
-                        .collect(),
-                )
+                Rows::LoginFailures(rows.into_iter().map(|(client, start, n)| (client, login_failures_of((start, n)))).collect())
             }
         })
     }
