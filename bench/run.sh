@@ -90,7 +90,7 @@ for backend in sqlite postgres; do
   echo "== history size (90 days, 50 components, 30 s; $backend)"
   cargo run --release --features ssr --example history_size -- 90 50 30 "$backend" | tee -a "$OUT/results.jsonl"
   echo "== history of 100 components ($backend)"
-  cargo run --release --features ssr --example history_size -- "${BENCH_RENDER_DAYS:-3}" 100 30 "$backend" \
+  cargo run --release --features ssr --example history_size -- "${BENCH_RENDER_DAYS:-90}" 100 30 "$backend" \
     | sed 's/"history"/"history_render"/' | tee -a "$OUT/results.jsonl"
 done
 
