@@ -400,3 +400,63 @@ async fn the_maintenance_cli_schedules_lists_and_cancels() {
     let out = cli(&["list"], None).await;
     assert!(String::from_utf8_lossy(&out.stdout).contains("no maintenance scheduled"));
 }
+
+#[tokio::test]
+async fn a_database_file_deleted_under_the_server_fails_writes_loudly_and_readiness() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
+    assert_eq!(reqwest::get(server.url("/readyz")).await.unwrap().status(), StatusCode::OK);
+    let (code, _) = common::post_json(
+        &server,
+        "/api/v1/incidents",
+        serde_json::json!({"title": "Before", "impact": "minor", "message": "x"}),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CREATED);
+
+    std::fs::remove_file(dir.path().join("statuscast.db")).unwrap();
+    let (code, body) =
+        common::post_json(&server, "/api/v1/incidents", serde_json::json!({"title": "Lost", "impact": "minor", "message": "y"}))
+            .await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "a write into a deleted file is refused, not acknowledged: {body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(error.starts_with("the database is unavailable"), "{error}");
+    assert!(!error.contains(dir.path().to_str().unwrap()), "no internal paths for clients: {error}");
+    let res = server.set_override("major_outage", "lost").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready = reqwest::get(server.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "readiness reflects the storage");
+    assert_eq!(reqwest::get(server.url("/healthz")).await.unwrap().status(), StatusCode::OK, "the process still serves");
+    assert_eq!(reqwest::get(server.url("/")).await.unwrap().status(), StatusCode::OK, "pages go on");
+}
+
+#[tokio::test]
+async fn operator_text_cannot_reorder_what_viewers_read() {
+    let server = Server::start(&[]).await;
+    let (code, body) = common::post_json(
+        &server,
+        "/api/v1/incidents",
+        serde_json::json!({"title": "All fine \u{202E}egatuo rojam", "impact": "minor", "message": "x"}),
+    )
+    .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "title");
+    assert!(body["error"].as_str().unwrap().contains("U+202E"), "{body}");
+    let list: Value = reqwest::get(server.url("/api/v1/incidents")).await.unwrap().json().await.unwrap();
+    assert!(list["incidents"].as_array().unwrap().is_empty(), "nothing stored");
+}
+
+#[tokio::test]
+async fn metrics_can_be_restricted_to_a_token() {
+    let metrics_token = "metrics-token-0123456789";
+    let server = Server::start(&["--metrics-token", metrics_token]).await;
+    let anonymous = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let operator = reqwest::Client::new().get(server.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(operator.status(), StatusCode::UNAUTHORIZED, "only the metrics token");
+    let scraper = reqwest::Client::new().get(server.url("/metrics")).bearer_auth(metrics_token).send().await.unwrap();
+    assert_eq!(scraper.status(), StatusCode::OK);
+    assert!(scraper.text().await.unwrap().contains("statuscast_sse_streams "));
+    let open = Server::start(&[]).await;
+    assert_eq!(reqwest::get(open.url("/metrics")).await.unwrap().status(), StatusCode::OK, "public without one");
+}

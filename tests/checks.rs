@@ -239,7 +239,11 @@ async fn heartbeats_keep_a_component_up_and_their_absence_takes_it_down() {
     }
     expect(&server, "backup", "operational", "last beat").await;
     assert_eq!(beat(TOKEN, "backup").await.unwrap().status(), 401, "the operator token is not the job's");
-    assert_eq!(beat(beat_token, "nothing").await.unwrap().status(), 404);
+    // Which components take heartbeats is not told: an unknown one answers as a wrong token does.
+    let unknown = beat(beat_token, "nothing").await.unwrap();
+    assert_eq!(unknown.status(), 401);
+    let wrong = beat(TOKEN, "backup").await.unwrap();
+    assert_eq!(unknown.text().await.unwrap(), wrong.text().await.unwrap());
     expect(&server, "backup", "major_outage", "no beat for").await;
     assert_eq!(beat(beat_token, "backup").await.unwrap().status(), 200);
     expect(&server, "backup", "operational", "last beat").await;
@@ -444,4 +448,48 @@ async fn failures_during_a_maintenance_window_are_not_downtime() {
     let (s1, o1) = totals().await;
     assert!(s1 - s0 >= 5, "checks kept running: {s0} → {s1}");
     assert_eq!(o1 - o0, s1 - s0, "every failure inside the window counted as maintenance, not downtime");
+}
+
+#[tokio::test]
+async fn a_failing_checks_public_reason_never_shows_its_secrets() {
+    // A peer that answers HTTP with garbage: the HTTP client's error names the URL it asked.
+    let peer = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = peer.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = peer.accept().await else { return };
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(b"NONSENSE\r\n\r\n").await;
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[[component]]
+id = "api"
+name = "API"
+[[component.check]]
+kind = "http"
+url = "http://monitor:pa55word-x@127.0.0.1:{port}/health?api_key=QUERYSECRET42&verbose=1"
+headers = {{ Authorization = "Bearer HEADERSECRET99" }}
+interval = "300ms"
+timeout = "250ms"
+"#
+        ),
+    );
+    let server = Server::start(&["--config", &config]).await;
+    expect(&server, "api", "major_outage", &format!("127.0.0.1:{port}/health")).await;
+    let reason = component(&server, "api").await["reason"].as_str().unwrap().to_string();
+    let page = reqwest::get(server.url("/")).await.unwrap().text().await.unwrap();
+    for secret in ["QUERYSECRET42", "pa55word-x", "monitor:", "HEADERSECRET99", "api_key"] {
+        assert!(!reason.contains(secret), "{secret} in the public reason {reason:?}");
+        assert!(!page.contains(secret), "{secret} on the page");
+    }
+    println!("public reason: {reason}");
 }

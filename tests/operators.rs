@@ -343,6 +343,33 @@ async fn a_restart_keeps_operators_logged_in() {
 }
 
 #[tokio::test]
+async fn changing_the_admin_password_ends_the_sessions_opened_with_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &["--admin-password", PASSWORD]).await;
+    let mut admin = Admin::new();
+    assert_eq!(admin.login(&server, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let csrf = admin.csrf(&server).await;
+    drop(server);
+    let changed = "a-new-password-after-a-leak";
+    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &["--admin-password", changed]).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("title", "With an old cookie"),
+        ("impact", "minor"),
+        ("status", "investigating"),
+        ("message", "x"),
+    ];
+    let res = admin.post(&server, "/admin/incidents", &form).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "the old session no longer posts forms");
+    assert!(!admin.page(&server).await.contains("name=\"csrf\""), "nor sees the dashboard");
+    let status: serde_json::Value = reqwest::get(server.url("/api/v1/status")).await.unwrap().json().await.unwrap();
+    assert!(status["incidents"].as_array().is_none_or(|a| a.is_empty()), "nothing was opened: {status}");
+    let mut again = Admin::new();
+    assert_eq!(again.login(&server, changed).await.status(), StatusCode::SEE_OTHER, "the new password opens a new one");
+    assert_eq!(again.csrf(&server).await.len(), 64);
+}
+
+#[tokio::test]
 async fn sigkill_during_incident_updates_loses_no_acknowledged_update() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;

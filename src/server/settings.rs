@@ -49,6 +49,10 @@ pub struct ServeArgs {
     #[arg(long, env = "STATUSCAST_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
+    /// Bearer token for `/metrics`. Unset: `/metrics` is public.
+    #[arg(long, env = "STATUSCAST_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Interval between SSE heartbeat comments.
     #[arg(long, env = "STATUSCAST_HEARTBEAT", default_value = "15s", value_parser = parse_duration)]
     pub heartbeat: Duration,
@@ -107,6 +111,9 @@ pub struct ServeArgs {
 pub struct Settings {
     pub admin_token: Option<String>,
     pub admin_password: Option<String>,
+    pub metrics_token: Option<String>,
+    /// What admin sessions are tied to (changing the password or token ends them).
+    pub session_key: std::sync::Arc<crate::server::http::admin::session::SessionKey>,
     pub heartbeat: Duration,
     pub sse_retry_ms: u64,
     pub sse_retry_jitter_ms: u64,
@@ -150,8 +157,15 @@ impl ServeArgs {
         }
         let database = DatabaseUrl::parse(self.database_url.as_deref())
             .map_err(|e| SettingsError(format!("--database-url / STATUSCAST_DATABASE_URL: {e}").into()))?;
+        let session_key = crate::server::http::admin::session::SessionKey::of(admin_password.as_deref(), admin_token.as_deref());
+        let metrics_token = self.metrics_token.clone().filter(|t| !t.is_empty());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(SettingsError("--metrics-token / STATUSCAST_METRICS_TOKEN must be at least 16 characters".into()));
+        }
         Ok(Settings {
             database,
+            metrics_token,
+            session_key: std::sync::Arc::new(session_key),
             admin_token,
             admin_password,
             heartbeat: self.heartbeat,

@@ -8,5 +8,6 @@ pub mod damping;
 pub mod history;
 pub mod kinds;
 pub mod probe;
+pub mod redact;
 pub mod reload;
 pub mod runner;

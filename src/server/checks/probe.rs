@@ -1,5 +1,5 @@
 //! Running one check once, within its timeout: dispatches to the check's kind
-//! ([`super::kinds`]). Heartbeats are not probed: they are judged from the beats the API
+//! ([`super::kinds`]); the reason it gives is made public-safe ([`super::redact`]). Heartbeats are not probed: they are judged from the beats the API
 //! records.
 
 use super::config::{CheckSpec, Probe};
@@ -46,8 +46,10 @@ pub async fn run(spec: &CheckSpec, clients: &HttpClients, data_dir: &std::path::
         }
     })
     .await;
-    match result {
+    let mut outcome = match result {
         Ok(outcome) => outcome,
         Err(_) => fail(format!("timed out after {}", ms(spec.timeout))),
-    }
+    };
+    outcome.reason = super::redact::public_reason(&outcome.reason, &spec.probe);
+    outcome
 }

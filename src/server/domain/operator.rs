@@ -72,6 +72,13 @@ pub struct MaintenanceInput {
     pub components: Vec<String>,
 }
 
+/// Characters that reorder how the text around them is shown (bidirectional overrides,
+/// embeddings, isolates and marks): in operator text they could make viewers read something
+/// other than what was written.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A title: trimmed, 1 to 200 characters, one line.
 fn title(field: &'static str, v: &str) -> Result<String, FieldError> {
     let t = v.trim();
@@ -82,7 +89,7 @@ fn title(field: &'static str, v: &str) -> Result<String, FieldError> {
     if n > MAX_TITLE_CHARS {
         return Err(invalid(field, format!("is {n} characters; at most {MAX_TITLE_CHARS} are allowed")));
     }
-    if let Some(c) = t.chars().find(|c| c.is_control()) {
+    if let Some(c) = t.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
         return Err(invalid(field, format!("must be one line without control characters (found U+{:04X})", c as u32)));
     }
     Ok(t.to_string())
@@ -99,7 +106,7 @@ pub fn message(field: &'static str, v: &str, max: usize) -> Result<String, Field
     if n > max {
         return Err(invalid(field, format!("is {n} characters; at most {max} are allowed")));
     }
-    if let Some(c) = t.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if let Some(c) = t.chars().find(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi_control(*c)) {
         return Err(invalid(field, format!("contains the control character U+{:04X}", c as u32)));
     }
     Ok(t.replace("\r\n", "\n"))
@@ -271,6 +278,13 @@ mod tests {
         assert_eq!(with(|i| i.message = String::new()), "message");
         assert_eq!(with(|i| i.message = "é".repeat(5001)), "message");
         assert_eq!(with(|i| i.message = "bell\u{7}".into()), "message");
+        assert_eq!(with(|i| i.title = "Fixed \u{202E}detcapmi ton".into()), "title", "a right-to-left override");
+        assert_eq!(with(|i| i.message = "ok \u{2066}isolate\u{2069}".into()), "message");
+        assert_eq!(
+            validate_incident(&IncidentInput { title: "مرحبا API".into(), ..incident() }, &known()).unwrap().title,
+            "مرحبا API",
+            "right-to-left text itself is fine"
+        );
         let e = validate_incident(&IncidentInput { components: vec!["x".into()], ..incident() }, &known()).unwrap_err();
         assert_eq!(e.message, "unknown components: x");
     }

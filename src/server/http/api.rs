@@ -141,10 +141,10 @@ pub async fn heartbeat(
     };
     match checks.runner().heartbeat(&component, token).await {
         Ok(()) => (StatusCode::OK, axum::Json(json!({ "component": component, "ok": true }))).into_response(),
-        Err(HeartbeatError::UnknownComponent) => {
-            ApiError::new(StatusCode::NOT_FOUND, format!("no component {component:?} has a heartbeat check")).into_response()
+        // One answer for both, so the API does not tell which components take heartbeats.
+        Err(HeartbeatError::UnknownComponent | HeartbeatError::BadToken) => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "invalid token").into_response()
         }
-        Err(HeartbeatError::BadToken) => ApiError::new(StatusCode::UNAUTHORIZED, "invalid token").into_response(),
     }
 }
 
@@ -349,8 +349,27 @@ pub async fn update_incident(
     respond(StatusCode::OK, result)
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// `GET /readyz`: 200 while the database answers (and, for SQLite, is still the file opened
+/// at start); else 503 with what is wrong in general terms. `/healthz` only says the process
+/// serves.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    match state.engine.store().ready().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, crate::server::http::error::public_store_message(&e)).into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     use std::sync::atomic::Ordering::Relaxed;
+    if let Some(expected) = &state.settings.metrics_token {
+        let given = bearer_token(&headers).unwrap_or("");
+        if !crate::server::secret::same_secret(given.as_bytes(), expected.as_bytes()) {
+            return ApiError::new(StatusCode::UNAUTHORIZED, "/metrics needs Authorization: Bearer <metrics token>")
+                .into_response();
+        }
+    }
     let (reloads, reload_errors) = (state.checks.reloads.load(Relaxed), state.checks.reload_errors.load(Relaxed));
     let history = &state.checks.history.stats;
     let body = format!(

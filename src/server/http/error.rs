@@ -73,7 +73,7 @@ impl From<ActionError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!("{e}");
-        ApiError::new(store_status(&e), unavailable_or(&e, e.to_string()))
+        ApiError::new(store_status(&e), public_store_message(&e))
     }
 }
 
@@ -81,16 +81,17 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         tracing::error!("{e}");
         let EngineError::Persist(store) = &e;
-        ApiError::new(engine_status(&e), unavailable_or(store, e.to_string()))
+        ApiError::new(engine_status(&e), public_store_message(store))
     }
 }
 
-/// The message of a refusal: for an unreachable database, one that says so first.
-fn unavailable_or(e: &StoreError, message: String) -> String {
+/// What a client is told of a storage error: whether to try again, never the database's own
+/// words (paths, SQL, driver errors), which go to the log.
+pub fn public_store_message(e: &StoreError) -> String {
     if e.is_unavailable() {
-        format!("the database is unavailable, nothing was stored; try again shortly ({message})")
+        "the database is unavailable, nothing was stored; try again shortly".into()
     } else {
-        message
+        "the database failed; nothing was stored (the server log has the cause)".into()
     }
 }
 
@@ -126,7 +127,8 @@ mod tests {
         );
         assert_eq!(ApiError::from(ActionError::NotFound("no incident 9".into())).status, StatusCode::NOT_FOUND);
         assert_eq!(ApiError::from(ActionError::Conflict("resolved".into())).status, StatusCode::CONFLICT);
-        let failed = ActionError::Store(StoreError::Corrupt("x".into()));
-        assert_eq!(ApiError::from(failed).status, StatusCode::INTERNAL_SERVER_ERROR);
+        let failed = ApiError::from(ActionError::Store(StoreError::Corrupt("file is not a database: /srv/x.db".into())));
+        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!failed.message.contains("/srv/x.db"), "no internals: {}", failed.message);
     }
 }

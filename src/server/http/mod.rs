@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/incidents/{id}", get(api::get_incident))
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(api::ready))
         .route("/", get(pages::page))
         .route("/history", get(pages::page));
     // Heartbeats carry their check's own token (checked by the check), not the operator's.

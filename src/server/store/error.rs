@@ -19,6 +19,10 @@ pub enum StoreError {
     /// Stored data that cannot be read back (never overwritten by the store).
     #[error("{0}")]
     Corrupt(String),
+    /// The database file was deleted or replaced under the running server: writes would go
+    /// to a file nobody will open again, so they are refused until it is restored.
+    #[error("{0}: the database file was deleted or replaced while statuscast was running; writes are refused (restore it and restart)")]
+    Lost(String),
 }
 
 impl StoreError {
@@ -32,7 +36,7 @@ impl StoreError {
     /// HTTP layer answers these with 503.
     pub fn is_unavailable(&self) -> bool {
         let source = match self {
-            StoreError::Open { .. } => return true,
+            StoreError::Open { .. } | StoreError::Lost(_) => return true,
             StoreError::Database { source, .. } => source,
             _ => return false,
         };

@@ -149,6 +149,9 @@ pub struct PersistedState {
 /// What the server needs from storage.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
+    /// Whether the database answers and is the one opened at start (`/readyz`).
+    async fn ready(&self) -> Result<(), StoreError>;
+
     // The engine's state: the version reservation and the operator override.
     async fn load_state(&self) -> Result<PersistedState, StoreError>;
     async fn save_state(&self, state: &PersistedState) -> Result<(), StoreError>;

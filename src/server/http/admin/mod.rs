@@ -18,7 +18,7 @@ pub mod session;
 
 use crate::server::clock::now_ms;
 use crate::server::domain::operator::{self, ActionError, IncidentInput, MaintenanceInput, UpdateInput};
-use crate::server::http::error::{action_status, store_status};
+use crate::server::http::error::{action_status, public_store_message, store_status};
 use crate::server::secret::same_secret;
 use crate::server::store::StoreError;
 use crate::server::stream::conn::ClientAddr;
@@ -51,7 +51,7 @@ fn secret_ok(state: &AppState, secret: &str) -> bool {
 
 async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<(String, crate::server::store::StoredSession)> {
     let id = session::cookie_value(headers)?;
-    let s = session::get(state.engine.store().as_ref(), &id, now_ms()).await?;
+    let s = session::get(state.engine.store().as_ref(), &state.settings.session_key, &id, now_ms()).await?;
     Some((id, s))
 }
 
@@ -172,7 +172,14 @@ impl Refused {
 
 impl From<ActionError> for Refused {
     fn from(e: ActionError) -> Self {
-        Refused::new(action_status(&e), e.to_string())
+        let message = match &e {
+            ActionError::Store(s) | ActionError::Engine(crate::server::domain::engine::EngineError::Persist(s)) => {
+                tracing::error!("{e}");
+                format!("Not saved: {}.", public_store_message(s))
+            }
+            _ => e.to_string(),
+        };
+        Refused::new(action_status(&e), message)
     }
 }
 
@@ -279,7 +286,7 @@ pub mod actions {
         let store = state.engine.store().as_ref();
         let unavailable = |e: StoreError| {
             tracing::error!("{e}");
-            Refused::new(store_status(&e), format!("Logins cannot be checked right now: {e}"))
+            Refused::new(store_status(&e), format!("Logins cannot be checked right now: {}.", public_store_message(&e)))
         };
         if let Some(wait_ms) = session::login_blocked_for(store, g.client, now).await.map_err(unavailable)? {
             let minutes = (wait_ms + 59_999) / 60_000;
@@ -295,9 +302,9 @@ pub mod actions {
             return Err(Refused::new(StatusCode::UNAUTHORIZED, "Wrong password or token."));
         }
         session::login_succeeded(store, g.client).await.map_err(unavailable)?;
-        let (id, _) = session::create(state.engine.store().as_ref(), now).await.map_err(|e| {
+        let (id, _) = session::create(state.engine.store().as_ref(), &state.settings.session_key, now).await.map_err(|e| {
             tracing::error!("{e}");
-            Refused::new(store_status(&e), format!("The session could not be stored: {e}"))
+            Refused::new(store_status(&e), format!("The session could not be stored: {}.", public_store_message(&e)))
         })?;
         let secure = if secure { "; Secure" } else { "" };
         tracing::info!("admin login from {}", g.client);
@@ -309,7 +316,7 @@ pub mod actions {
 
     pub async fn logout(state: &AppState, g: &Guarded) -> Result<Done, Refused> {
         if let Some(id) = &g.session {
-            if let Err(e) = session::end(state.engine.store().as_ref(), id).await {
+            if let Err(e) = session::end(state.engine.store().as_ref(), &state.settings.session_key, id).await {
                 tracing::error!("{e}");
             }
         }

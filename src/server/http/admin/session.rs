@@ -17,24 +17,51 @@ pub const SESSION_TTL_MS: i64 = 12 * 3_600_000;
 pub const MAX_LOGIN_FAILURES: u32 = 5;
 pub const LOGIN_WINDOW_MS: i64 = 15 * 60_000;
 
-fn id_hash(id: &str) -> String {
-    hex(&Sha256::digest(id.as_bytes()))
+/// What sessions are tied to: the admin password and token in force. A session is stored
+/// under a hash of its id *and* these, so changing either ends every session opened before
+/// (their cookies no longer find them), on every instance, without a list to clear.
+pub struct SessionKey(String);
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKey(…)")
+    }
+}
+
+impl SessionKey {
+    pub fn of(password: Option<&str>, token: Option<&str>) -> SessionKey {
+        let mut h = Sha256::new();
+        for part in [password, token] {
+            h.update(part.unwrap_or("").as_bytes());
+            h.update([0]);
+        }
+        SessionKey(hex(&h.finalize()))
+    }
+}
+
+fn id_hash(key: &SessionKey, id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(key.0.as_bytes());
+    h.update([0]);
+    h.update(id.as_bytes());
+    hex(&h.finalize())
 }
 
 /// Starts a session; returns its id (for the cookie) and the session.
-pub async fn create(store: &dyn Store, now_ms: i64) -> Result<(String, StoredSession), StoreError> {
+pub async fn create(store: &dyn Store, key: &SessionKey, now_ms: i64) -> Result<(String, StoredSession), StoreError> {
     let id = random_token();
     let session = StoredSession { csrf: random_token(), expires_ms: now_ms + SESSION_TTL_MS };
-    store.add_session(&id_hash(&id), &session).await?;
+    store.add_session(&id_hash(key, &id), &session).await?;
     Ok((id, session))
 }
 
-/// The session of a cookie value, if it is valid at `now_ms`.
-pub async fn get(store: &dyn Store, id: &str, now_ms: i64) -> Option<StoredSession> {
+/// The session of a cookie value, if it is valid at `now_ms` and was opened with the
+/// secrets in force.
+pub async fn get(store: &dyn Store, key: &SessionKey, id: &str, now_ms: i64) -> Option<StoredSession> {
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    match store.session(&id_hash(id), now_ms).await {
+    match store.session(&id_hash(key, id), now_ms).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("{e}");
@@ -43,8 +70,8 @@ pub async fn get(store: &dyn Store, id: &str, now_ms: i64) -> Option<StoredSessi
     }
 }
 
-pub async fn end(store: &dyn Store, id: &str) -> Result<(), StoreError> {
-    store.end_session(&id_hash(id)).await
+pub async fn end(store: &dyn Store, key: &SessionKey, id: &str) -> Result<(), StoreError> {
+    store.end_session(&id_hash(key, id)).await
 }
 
 /// How long `ip` must wait before trying again, if it failed too often.
@@ -87,15 +114,19 @@ mod tests {
     async fn sessions_are_stored_by_hash_and_expire() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::server::store::SqliteStore::open(dir.path()).await.unwrap();
-        let (id, session) = create(&store, 1_000).await.unwrap();
+        let key = SessionKey::of(Some("a password of twelve"), None);
+        let (id, session) = create(&store, &key, 1_000).await.unwrap();
         assert_eq!(id.len(), 64);
         assert_ne!(id, session.csrf);
         assert_eq!(store.session(&id, 2_000).await.unwrap(), None, "the id itself is not stored");
-        assert_eq!(get(&store, &id, 2_000).await, Some(session));
-        assert_eq!(get(&store, &id, 1_000 + SESSION_TTL_MS).await, None, "expired");
-        assert_eq!(get(&store, "forged", 2_000).await, None);
-        end(&store, &id).await.unwrap();
-        assert_eq!(get(&store, &id, 2_000).await, None);
+        assert_eq!(get(&store, &key, &id, 2_000).await, Some(session));
+        assert_eq!(get(&store, &key, &id, 1_000 + SESSION_TTL_MS).await, None, "expired");
+        assert_eq!(get(&store, &key, "forged", 2_000).await, None);
+        let changed = SessionKey::of(Some("another password!"), None);
+        assert_eq!(get(&store, &changed, &id, 2_000).await, None, "a changed password ends the session");
+        assert_eq!(get(&store, &SessionKey::of(Some("a password of twelve"), Some("a token too")), &id, 2_000).await, None);
+        end(&store, &key, &id).await.unwrap();
+        assert_eq!(get(&store, &key, &id, 2_000).await, None);
     }
 
     #[tokio::test]

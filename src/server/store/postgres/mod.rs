@@ -115,6 +115,13 @@ impl PgStore {
 /// The interface, answered by the methods of the modules above (one per concern).
 #[async_trait::async_trait]
 impl Store for PgStore {
+    async fn ready(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT COUNT(*) FROM engine_state")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::doing("reading the database"))?;
+        Ok(())
+    }
     async fn load_state(&self) -> Result<PersistedState, StoreError> {
         PgStore::load_state(self).await
     }

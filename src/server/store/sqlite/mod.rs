@@ -25,6 +25,14 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    path: std::path::PathBuf,
+    /// The file's device and inode when opened: a file deleted or replaced since is not it.
+    identity: (u64, u64),
+}
+
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    let st = rustix::fs::stat(path).ok()?;
+    Some((st.st_dev as u64, st.st_ino as u64))
 }
 
 impl SqliteStore {
@@ -55,7 +63,28 @@ impl SqliteStore {
         let pool =
             SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(|e| StoreError::open(path, e))?;
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate { file: path.display().to_string(), source: e })?;
-        Ok(SqliteStore { pool })
+        let identity = identity(path).ok_or_else(|| StoreError::Lost(path.display().to_string()))?;
+        Ok(SqliteStore { pool, path: path.to_path_buf(), identity })
+    }
+
+    /// Refuses to go on when the file at the path is no longer the one opened (one `stat`).
+    fn still_there(&self) -> Result<(), StoreError> {
+        if identity(&self.path) == Some(self.identity) {
+            Ok(())
+        } else {
+            let lost = StoreError::Lost(self.path.display().to_string());
+            tracing::error!("{lost}");
+            Err(lost)
+        }
+    }
+
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.still_there()?;
+        sqlx::query("SELECT COUNT(*) FROM engine_state")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::doing("reading the database"))?;
+        Ok(())
     }
 
     async fn import_state_json(&self, data_dir: &Path) -> Result<(), StoreError> {
@@ -120,13 +149,18 @@ impl SqliteStore {
 /// The interface, answered by the methods of the modules above (one per concern).
 #[async_trait::async_trait]
 impl Store for SqliteStore {
+    async fn ready(&self) -> Result<(), StoreError> {
+        SqliteStore::ready(self).await
+    }
     async fn load_state(&self) -> Result<PersistedState, StoreError> {
         SqliteStore::load_state(self).await
     }
     async fn save_state(&self, state: &PersistedState) -> Result<(), StoreError> {
+        self.still_there()?;
         SqliteStore::save_state(self, state).await
     }
     async fn record(&self, rows: &[ResultRow]) -> Result<(), StoreError> {
+        self.still_there()?;
         SqliteStore::record(self, rows).await
     }
     async fn history_of(
@@ -142,9 +176,11 @@ impl Store for SqliteStore {
         SqliteStore::prune(self, now_ms).await
     }
     async fn open_incident(&self, new: &NewIncident, now_ms: i64) -> Result<Incident, StoreError> {
+        self.still_there()?;
         SqliteStore::open_incident(self, new, now_ms).await
     }
     async fn update_incident(&self, id: i64, update: &NewUpdate, now_ms: i64) -> Result<Incident, UpdateRefused> {
+        self.still_there()?;
         SqliteStore::update_incident(self, id, update, now_ms).await
     }
     async fn incident(&self, id: i64) -> Result<Option<Incident>, StoreError> {
@@ -160,15 +196,18 @@ impl Store for SqliteStore {
         SqliteStore::incidents_since(self, since_ms).await
     }
     async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, StoreError> {
+        self.still_there()?;
         SqliteStore::add_maintenance(self, new, now_ms).await
     }
     async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, StoreError> {
         SqliteStore::current_maintenance(self, now_ms).await
     }
     async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+        self.still_there()?;
         SqliteStore::cancel_maintenance(self, id, now_ms).await
     }
     async fn add_session(&self, id_sha256: &str, session: &StoredSession) -> Result<(), StoreError> {
+        self.still_there()?;
         SqliteStore::add_session(self, id_sha256, session).await
     }
     async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<StoredSession>, StoreError> {
@@ -184,6 +223,7 @@ impl Store for SqliteStore {
         SqliteStore::login_failures(self, client).await
     }
     async fn add_login_failure(&self, client: &str, now_ms: i64, window_ms: i64) -> Result<(), StoreError> {
+        self.still_there()?;
         SqliteStore::add_login_failure(self, client, now_ms, window_ms).await
     }
     async fn clear_login_failures(&self, client: &str) -> Result<(), StoreError> {
@@ -199,6 +239,7 @@ impl Store for SqliteStore {
         SqliteStore::export(self, table).await
     }
     async fn import(&self, rows: &Rows, replace: bool) -> Result<(), StoreError> {
+        self.still_there()?;
         SqliteStore::import(self, rows, replace).await
     }
 }
