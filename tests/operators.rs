@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{post_json as post, Server, SseReader, TOKEN};
+use common::{post_json as post, sigkill_during_incident_updates, Server, SseReader, TOKEN};
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -371,51 +371,7 @@ async fn changing_the_admin_password_ends_the_sessions_opened_with_the_old_one()
 
 #[tokio::test]
 async fn sigkill_during_incident_updates_loses_no_acknowledged_update() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
-    let (code, incident) =
-        post(&server, "/api/v1/incidents", json!({ "title": "Crash test", "impact": "minor", "message": "update 0" })).await;
-    assert_eq!(code, StatusCode::CREATED);
-    let id = incident["id"].as_i64().unwrap();
-    let pid = server.pid();
-    let writer = {
-        let url = server.url(&format!("/api/v1/incidents/{id}/updates"));
-        tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            let mut acked = 0u64;
-            for i in 1u64.. {
-                let res = client
-                    .post(&url)
-                    .bearer_auth(TOKEN)
-                    .json(&json!({ "status": "monitoring", "message": format!("update {i}") }))
-                    .send()
-                    .await;
-                match res {
-                    Ok(r) if r.status() == 200 => acked = i,
-                    _ => return acked,
-                }
-            }
-            acked
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-    let acked = writer.await.unwrap();
-    assert!(acked > 0, "some updates were acknowledged");
-    drop(server);
-
-    let again = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), &[]).await;
-    let stored: Value = reqwest::get(again.url(&format!("/api/v1/incidents/{id}"))).await.unwrap().json().await.unwrap();
-    let updates = stored["updates"].as_array().unwrap();
-    let newest: u64 = updates[0]["message"].as_str().unwrap().trim_start_matches("update ").parse().unwrap();
-    assert!(newest >= acked, "acknowledged update {acked} lost; newest stored is {newest}");
-    assert_eq!(updates.len() as u64, newest + 1, "every update up to the newest, none half-written");
-    println!("{acked} incident updates acknowledged before SIGKILL; {} stored", updates.len());
-    println!(
-        "{{\"sigkill\": {{\"backend\": \"sqlite\", \"acknowledged\": {acked}, \"stored\": {}, \"lost\": {}}}}}",
-        updates.len() - 1,
-        acked.saturating_sub(newest)
-    );
+    sigkill_during_incident_updates("sqlite", &[]).await;
 }
 
 #[tokio::test]

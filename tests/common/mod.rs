@@ -346,3 +346,58 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Posts incident updates as fast as the server acknowledges them, SIGKILLs it after 0.7 s,
+/// restarts it on the same data (`args`: the database), and checks that no acknowledged update
+/// was lost and none was half-written. Prints a JSON line for `make bench` (`backend`).
+pub async fn sigkill_during_incident_updates(backend: &str, args: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), args).await;
+    let (code, incident) = post_json(
+        &server,
+        "/api/v1/incidents",
+        serde_json::json!({ "title": "Crash test", "impact": "minor", "message": "update 0" }),
+    )
+    .await;
+    assert_eq!(code, reqwest::StatusCode::CREATED);
+    let id = incident["id"].as_i64().unwrap();
+    let pid = server.pid();
+    let writer = {
+        let url = server.url(&format!("/api/v1/incidents/{id}/updates"));
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut acked = 0u64;
+            for i in 1u64.. {
+                let res = client
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .json(&serde_json::json!({ "status": "monitoring", "message": format!("update {i}") }))
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 200 => acked = i,
+                    _ => return acked,
+                }
+            }
+            acked
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let acked = writer.await.unwrap();
+    assert!(acked > 0, "some updates were acknowledged");
+    drop(server);
+
+    let again = Server::start_in(dir.path(), "127.0.0.1:0", Some(TOKEN), args).await;
+    let stored: serde_json::Value =
+        reqwest::get(again.url(&format!("/api/v1/incidents/{id}"))).await.unwrap().json().await.unwrap();
+    let updates = stored["updates"].as_array().unwrap();
+    let newest: u64 = updates[0]["message"].as_str().unwrap().trim_start_matches("update ").parse().unwrap();
+    assert!(newest >= acked, "acknowledged update {acked} lost; newest stored is {newest}");
+    assert_eq!(updates.len() as u64, newest + 1, "every update up to the newest, none half-written");
+    println!("{acked} incident updates acknowledged before SIGKILL; {} stored", updates.len());
+    println!(
+        "{{\"sigkill\": {{\"backend\": \"{backend}\", \"acknowledged\": {acked}, \"stored\": {newest}, \"lost\": {}}}}}",
+        acked.saturating_sub(newest)
+    );
+}
