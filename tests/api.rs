@@ -460,3 +460,54 @@ async fn metrics_can_be_restricted_to_a_token() {
     let open = Server::start(&[]).await;
     assert_eq!(reqwest::get(open.url("/metrics")).await.unwrap().status(), StatusCode::OK, "public without one");
 }
+
+/// Writes `head` (and `body`) on a raw connection and reads what comes back within `wait`:
+/// the answer, and whether the server closed the connection after it.
+async fn raw_exchange(server: &Server, head: String, body: &[u8], wait: std::time::Duration) -> (String, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&got).into(), false),
+        }
+    }
+}
+
+#[tokio::test]
+async fn operator_bodies_are_checked_by_their_head_bounded_and_timed() {
+    let server = Server::start(&["--body-timeout", "1s"]).await;
+    let started = std::time::Instant::now();
+    // No token: refused from the head, the 1.99 MB body never read.
+    let head = "POST /api/v1/incidents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1990000\r\n\r\n";
+    let (answer, _) = raw_exchange(&server, head.into(), b"", std::time::Duration::from_millis(800)).await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "refused before the body: {answer:?}");
+    assert!(started.elapsed() < std::time::Duration::from_millis(800));
+    // A token and a body that stops half way: refused when the body timeout passes, and the
+    // connection closed, so a stalled body holds nothing.
+    let head = format!(
+        "POST /api/v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    );
+    let stalled = std::time::Instant::now();
+    let (answer, closed) = raw_exchange(&server, head, b"{\"title\":", std::time::Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer:?}");
+    assert!(closed, "the connection is closed after a stalled body");
+    let waited = stalled.elapsed();
+    assert!(waited >= std::time::Duration::from_millis(900) && waited < std::time::Duration::from_secs(3), "{waited:?}");
+    // A body over the JSON API's limit: 413.
+    let big = vec![b' '; 70 * 1024];
+    let head = format!(
+        "POST /api/v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        big.len()
+    );
+    let (answer, _) = raw_exchange(&server, head, &big, std::time::Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    let list: Value = reqwest::get(server.url("/api/v1/incidents")).await.unwrap().json().await.unwrap();
+    assert!(list["incidents"].as_array().unwrap().is_empty(), "nothing stored");
+}

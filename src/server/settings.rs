@@ -77,6 +77,11 @@ pub struct ServeArgs {
     #[arg(long, env = "STATUSCAST_MAX_STREAMS")]
     pub max_streams: Option<usize>,
 
+    /// A request body that has not arrived whole this long after its head is refused (408)
+    /// and its connection closed, so a client cannot hold a connection by stalling a body.
+    #[arg(long, env = "STATUSCAST_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
     /// A connection whose peer accepts no bytes for this long is closed (a stalled SSE
     /// reader, a dead client behind a full socket buffer).
     #[arg(long, env = "STATUSCAST_STALL_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
@@ -121,6 +126,7 @@ pub struct Settings {
     pub sse_own_connection: bool,
     pub host_interval: Duration,
     pub stall_timeout: Duration,
+    pub body_timeout: Duration,
     pub send_buffer: usize,
     pub thresholds: HostThresholds,
     pub data_dir: PathBuf,
@@ -175,6 +181,7 @@ impl ServeArgs {
             sse_own_connection: self.sse_own_connection,
             host_interval: self.host_interval,
             stall_timeout: self.stall_timeout,
+            body_timeout: self.body_timeout,
             send_buffer: self.send_buffer,
             thresholds: t,
             data_dir: self.data_dir.clone(),

@@ -28,6 +28,10 @@ async fn to_dashboard() -> axum::response::Response {
     admin::see_other("/admin")
 }
 
+/// The largest JSON body the operator API takes (an incident's 5,000-character message fits
+/// many times over).
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
 pub fn router(state: AppState) -> Router {
     // Leptos renders on tokio (leptos_routes would do this; the routes here are plain axum).
     let _ = any_spawner::Executor::init_tokio();
@@ -54,12 +58,15 @@ pub fn router(state: AppState) -> Router {
     let checks = Router::new().route("/api/v1/heartbeat/{component}", post(api::heartbeat));
     // The operator API: every handler takes an `auth::Operator`, so none runs without the
     // Bearer token.
+    // The token is checked from the head (the `Operator` extractor runs before the body is
+    // read), and a body is at most `MAX_JSON_BYTES`.
     let operator_api = Router::new()
         .route("/api/v1/status", post(api::set_override).delete(api::clear_override))
         .route("/api/v1/maintenance", post(api::add_maintenance))
         .route("/api/v1/maintenance/{id}", axum::routing::delete(api::cancel_maintenance))
         .route("/api/v1/incidents", post(api::open_incident))
-        .route("/api/v1/incidents/{id}/updates", post(api::update_incident));
+        .route("/api/v1/incidents/{id}/updates", post(api::update_incident))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BYTES));
     // The admin area: its page, and its actions (server functions, posted with or without
     // JavaScript), every one behind the one guard (enabled, same site, session, CSRF token).
     let admin_actions = Router::new()
@@ -79,7 +86,8 @@ pub fn router(state: AppState) -> Router {
         .merge(operator_api)
         .merge(admin_area)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
-        .layer(CompressionLayer::new());
+        .layer(CompressionLayer::new())
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(state.settings.body_timeout));
     // A stream asked for on a connection hyper already serves; a connection whose first
     // request is a stream never reaches the router (see `stream::conn`).
     let stream = Router::new().route("/connect_to_sse", get(sse::connect_to_sse));
