@@ -29,6 +29,8 @@ impl Cli {
     }
 }
 
+// `Serve` is much larger than the client commands; it is parsed once at start.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the status pages, the SSE stream and the API.
