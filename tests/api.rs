@@ -511,3 +511,29 @@ async fn operator_bodies_are_checked_by_their_head_bounded_and_timed() {
     let list: Value = reqwest::get(server.url("/api/v1/incidents")).await.unwrap().json().await.unwrap();
     assert!(list["incidents"].as_array().unwrap().is_empty(), "nothing stored");
 }
+
+#[tokio::test]
+async fn every_response_carries_security_headers_and_pages_a_policy_naming_their_nonce() {
+    let server = Server::start(&[]).await;
+    let page = reqwest::get(server.url("/")).await.unwrap();
+    let h = page.headers().clone();
+    let html = page.text().await.unwrap();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
+    let policy = h["content-security-policy"].to_str().unwrap().to_string();
+    let nonce = policy.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce in the policy").to_string();
+    assert!(nonce.len() >= 16, "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'") && policy.contains("object-src 'none'"), "{policy}");
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the page's scripts carry the policy's nonce");
+    let again = reqwest::get(server.url("/")).await.unwrap();
+    assert!(!again.headers()["content-security-policy"].to_str().unwrap().contains(&nonce), "a fresh nonce per page");
+    // The 404 page is a page too; JSON gets the strict default.
+    let missing = reqwest::get(server.url("/no/such/page")).await.unwrap();
+    assert!(missing.headers()["content-security-policy"].to_str().unwrap().contains("'nonce-"));
+    let json = reqwest::get(server.url("/api/v1/status")).await.unwrap();
+    assert_eq!(json.headers()["x-content-type-options"], "nosniff");
+    assert!(json.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
+    assert!(json.headers().get("strict-transport-security").is_none(), "not over plain HTTP");
+    let https = reqwest::Client::new().get(server.url("/healthz")).header("X-Forwarded-Proto", "https").send().await.unwrap();
+    assert!(https.headers()["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
+}

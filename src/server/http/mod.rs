@@ -12,6 +12,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod headers;
 pub mod pages;
 pub mod uptime;
 
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         move || {
             provide_context(state.clone());
             provide_context(pages::page_context(&state, crate::ui::PageData::None));
+            headers::page_policy();
         }
     };
     let public = Router::new()
@@ -87,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin_area)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(state.settings.body_timeout));
     // A stream asked for on a connection hyper already serves; a connection whose first
     // request is a stream never reaches the router (see `stream::conn`).

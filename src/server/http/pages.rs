@@ -35,19 +35,20 @@ pub async fn render(state: AppState, req: Request, data: PageData) -> Response {
         move || {
             provide_context(state.clone());
             provide_context(page.clone());
+            crate::server::http::headers::page_policy();
         },
         move || shell(options.clone()),
     );
     handler(req).await.into_response()
 }
 
-/// Headers of every admin page: never cached (it holds the CSRF token), never framed.
+/// Headers of every admin page: never cached (it holds the CSRF token), never framed (its
+/// policy says `frame-ancestors 'none'` too, see `headers`).
 pub fn protect_admin(res: &mut Response) {
     use axum::http::{header, HeaderValue};
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
 }
 
