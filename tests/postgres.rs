@@ -219,6 +219,9 @@ async fn postgres_stopped_and_started_under_a_running_server() {
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     let status = get_json(&server, "/api/v1/status").await;
     assert!(status["override"].is_null(), "{status}");
+    let asked = std::time::Instant::now();
+    assert_eq!(reqwest::get(server.url("/readyz")).await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(asked.elapsed() < Duration::from_millis(1500), "readiness answers promptly: {:?}", asked.elapsed());
     let history = reqwest::get(server.url("/api/v1/history/host.disk")).await.unwrap();
     assert_eq!(history.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(history.headers()["retry-after"], "5");
@@ -245,6 +248,7 @@ async fn postgres_stopped_and_started_under_a_running_server() {
     assert!(pushed.data.contains("\"Back\""), "{}", pushed.data);
     assert!(eventually(Duration::from_secs(10), || async { metric(&server, "statuscast_history_pending").await == 0 }).await);
     assert_eq!(metric(&server, "statuscast_history_dropped_total").await, 0);
+    assert_eq!(reqwest::get(server.url("/readyz")).await.unwrap().status(), StatusCode::OK, "ready again");
     let incidents = get_json(&server, "/api/v1/incidents?state=active").await;
     let titles: Vec<&str> = incidents["incidents"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["Back"], "the refused write stored nothing");

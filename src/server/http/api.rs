@@ -353,11 +353,13 @@ pub async fn update_incident(
 /// at start); else 503 with what is wrong in general terms. `/healthz` only says the process
 /// serves.
 pub async fn ready(State(state): State<AppState>) -> Response {
-    match state.engine.store().ready().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
+    // Answered within a second: a load balancer's probe should not wait for the pool's timeout.
+    match tokio::time::timeout(std::time::Duration::from_secs(1), state.engine.store().ready()).await {
+        Ok(Ok(())) => "ready".into_response(),
+        Ok(Err(e)) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, crate::server::http::error::public_store_message(&e)).into_response()
         }
+        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the database did not answer within a second").into_response(),
     }
 }
 
