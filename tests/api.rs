@@ -537,3 +537,38 @@ async fn every_response_carries_security_headers_and_pages_a_policy_naming_their
     let https = reqwest::Client::new().get(server.url("/healthz")).header("X-Forwarded-Proto", "https").send().await.unwrap();
     assert!(https.headers()["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
 }
+
+#[tokio::test]
+async fn an_overlong_path_is_a_quiet_404() {
+    // Its own process, to read what it logs.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_statuscast"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", dir.path().to_str().unwrap(), "--config"])
+        .arg(dir.path().join("none.toml"))
+        .arg("--leptos-config")
+        .arg(common::leptos_toml())
+        .args(common::STEADY_HOST)
+        .env("STATUSCAST_LOG", "warn")
+        .env_remove("STATUSCAST_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt;
+    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = out.next_line().await.unwrap().unwrap().strip_prefix("listening on ").unwrap().to_string();
+    for path in [format!("/{}", "a".repeat(5000)), format!("/pkg/{}.js", "b".repeat(300)), format!("/x/{}", "c/".repeat(1500))] {
+        let res = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert!(res.text().await.unwrap().contains("Page not found"), "the 404 page");
+    }
+    child.start_kill().unwrap();
+    let mut logged = String::new();
+    let mut err = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(std::time::Duration::from_secs(2), err.next_line()).await {
+        logged.push_str(&line);
+        logged.push('\n');
+    }
+    assert!(!logged.contains("ERROR") && !logged.contains("too long"), "logged: {logged}");
+}

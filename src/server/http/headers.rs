@@ -53,3 +53,18 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     }
     res
 }
+
+/// The longest path segment a file can have (NAME_MAX) and the longest path looked up.
+const MAX_SEGMENT: usize = 255;
+const MAX_PATH: usize = 2048;
+
+/// A path no file or page can have (a segment over NAME_MAX, or over 2 KiB in all) is
+/// answered as the 404 page it is, without asking the file system: the lookup would fail
+/// with "File name too long" and log an error for every such request.
+pub async fn overlong_paths(mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path.len() > MAX_PATH || path.split('/').any(|s| s.len() > MAX_SEGMENT) {
+        *req.uri_mut() = axum::http::Uri::from_static("/-/not-found");
+    }
+    next.run(req).await
+}

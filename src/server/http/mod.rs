@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin_area)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(headers::overlong_paths))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(state.settings.body_timeout));
     // A stream asked for on a connection hyper already serves; a connection whose first
