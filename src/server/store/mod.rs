@@ -35,6 +35,17 @@ pub const MINUTE_RETENTION_MS: i64 = 48 * 3_600_000;
 pub const HOUR_RETENTION_MS: i64 = 35 * 86_400_000;
 pub const DAY_RETENTION_MS: i64 = 400 * 86_400_000;
 
+/// What `prune` deletes, on every backend: each statement (`$1`, which SQLite and PostgreSQL
+/// both take) with the oldest time it keeps, relative to `now_ms`.
+pub(crate) fn prune_steps(now_ms: i64) -> [(&'static str, i64); 4] {
+    [
+        ("DELETE FROM check_results WHERE at_ms < $1", now_ms - RAW_RETENTION_MS),
+        ("DELETE FROM check_rollups WHERE span = 'minute' AND start_ms < $1", now_ms - MINUTE_RETENTION_MS),
+        ("DELETE FROM check_rollups WHERE span = 'hour' AND start_ms < $1", now_ms - HOUR_RETENTION_MS),
+        ("DELETE FROM check_rollups WHERE span = 'day' AND start_ms < $1", now_ms - DAY_RETENTION_MS),
+    ]
+}
+
 /// One check result to record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResultRow {

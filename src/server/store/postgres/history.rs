@@ -2,8 +2,8 @@
 
 use super::PgStore;
 use crate::server::store::rows::{bucket_of, level_code, rollups_of, BucketColumns, RollupRow};
-use crate::server::store::StoreError;
-use crate::server::store::{Bucket, ResultRow, Span, DAY_RETENTION_MS, HOUR_RETENTION_MS, MINUTE_RETENTION_MS, RAW_RETENTION_MS};
+use crate::server::store::{prune_steps, StoreError};
+use crate::server::store::{Bucket, ResultRow, Span};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -42,17 +42,7 @@ impl PgStore {
         let (minutes, mut longer): (Vec<RollupRow>, Vec<RollupRow>) =
             rollups_of(rows).into_iter().partition(|r| r.span == Span::Minute);
         let mut tx = self.pool.begin().await.map_err(doing)?;
-        sqlx::query(
-            "INSERT INTO check_results (component, at_ms, level, latency_ms)
-             SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::SMALLINT[], $4::INTEGER[])",
-        )
-        .bind(rows.iter().map(|r| r.component.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.at_ms).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| level_code(r.level) as i16).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.latency_ms.map(|l| l.min(i32::MAX as u32) as i32)).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await
-        .map_err(doing)?;
+        insert_results(&mut tx, rows).await.map_err(doing)?;
         // `xmax = 0`: the row was inserted by this statement, not updated.
         let upserted = upsert(upsert_sql!("RETURNING r.component, r.start_ms, (r.xmax = 0)"), &minutes)
             .fetch_all(&mut *tx)
@@ -70,7 +60,7 @@ impl PgStore {
         for r in &mut longer {
             r.minutes = new_minutes.get(&(r.component.as_str(), r.span, r.start_ms)).copied().unwrap_or(0);
         }
-        upsert(upsert_sql!(""), &longer).execute(&mut *tx).await.map_err(StoreError::doing("writing check rollups"))?;
+        add_rollups(&mut tx, &longer).await.map_err(StoreError::doing("writing check rollups"))?;
         tx.commit().await.map_err(doing)
     }
 
@@ -112,19 +102,38 @@ impl PgStore {
         let doing = StoreError::doing("pruning check history");
         let mut tx = self.pool.begin().await.map_err(doing)?;
         let mut deleted = 0;
-        let steps: [(&str, i64); 4] = [
-            ("DELETE FROM check_results WHERE at_ms < $1", now_ms - RAW_RETENTION_MS),
-            ("DELETE FROM check_rollups WHERE span = 'minute' AND start_ms < $1", now_ms - MINUTE_RETENTION_MS),
-            ("DELETE FROM check_rollups WHERE span = 'hour' AND start_ms < $1", now_ms - HOUR_RETENTION_MS),
-            ("DELETE FROM check_rollups WHERE span = 'day' AND start_ms < $1", now_ms - DAY_RETENTION_MS),
-        ];
-        for (sql, before) in steps {
+        for (sql, before) in prune_steps(now_ms) {
             let done = sqlx::query(sql).bind(before).execute(&mut *tx).await;
             deleted += done.map_err(StoreError::doing("pruning check history"))?.rows_affected();
         }
         tx.commit().await.map_err(StoreError::doing("pruning check history"))?;
         Ok(deleted)
     }
+}
+
+/// Writes raw results (one statement, the columns as arrays), inside the caller's transaction.
+pub(super) async fn insert_results(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    rows: &[ResultRow],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO check_results (component, at_ms, level, latency_ms)
+         SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::SMALLINT[], $4::INTEGER[])",
+    )
+    .bind(rows.iter().map(|r| r.component.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.at_ms).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| level_code(r.level) as i16).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.latency_ms.map(|l| l.min(i32::MAX as u32) as i32)).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds rollups (their `minutes` included) to the stored ones, inserting those not there
+/// yet, inside the caller's transaction.
+pub(super) async fn add_rollups(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, rows: &[RollupRow]) -> Result<(), sqlx::Error> {
+    upsert(upsert_sql!(""), rows).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// `sql` (an [`upsert_sql!`]) with these rollups bound.

@@ -4,8 +4,8 @@ use super::incidents::COLUMNS as INCIDENT_COLUMNS;
 use super::PgStore;
 use crate::server::store::copy::{Rows, Table};
 use crate::server::store::rows::{
-    components_json, level_code, login_failures_of, result_of, rollup_of, session_of, stored_window_of, ResultColumns,
-    RollupColumns, StoredWindowColumns,
+    components_json, login_failures_of, result_of, rollup_of, session_of, stored_window_of, ResultColumns, RollupColumns,
+    StoredWindowColumns,
 };
 use crate::server::store::StoreError;
 use sqlx::{Postgres, Transaction};
@@ -81,8 +81,8 @@ impl PgStore {
                 sqlx::query(&format!("DELETE FROM {t}")).execute(&mut *tx).await.map_err(doing)?;
             }
         }
-        insert(&mut tx, rows).await.map_err(StoreError::doing("writing the table"))?;
-        tx.commit().await.map_err(StoreError::doing("writing the table"))
+        insert(&mut tx, rows).await.map_err(doing)?;
+        tx.commit().await.map_err(doing)
     }
 }
 
@@ -99,39 +99,13 @@ async fn insert(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result<(), s
         }
         Rows::CheckResults(results) => {
             for chunk in results.chunks(50_000) {
-                sqlx::query(
-                    "INSERT INTO check_results (component, at_ms, level, latency_ms)
-                     SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::SMALLINT[], $4::INTEGER[])",
-                )
-                .bind(chunk.iter().map(|r| r.component.as_str()).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.at_ms).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| level_code(r.level) as i16).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.latency_ms.map(|l| l.min(i32::MAX as u32) as i32)).collect::<Vec<_>>())
-                .execute(&mut **tx)
-                .await?;
+                super::history::insert_results(tx, chunk).await?;
             }
         }
+        // Into an empty table the upsert only inserts: rows as they were, `minutes` included.
         Rows::CheckRollups(rollups) => {
-            // Written as they are, `minutes` included (no trigger counts on PostgreSQL).
             for chunk in rollups.chunks(50_000) {
-                sqlx::query(
-                    "INSERT INTO check_rollups (component, span, start_ms, samples, operational, worst_level, latency_sum,
-                                                latency_count, latency_max, minutes)
-                     SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], $6::SMALLINT[],
-                                          $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[])",
-                )
-                .bind(chunk.iter().map(|r| r.component.as_str()).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.span.name()).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.start_ms).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.samples).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.operational).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.worst_level as i16).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.latency_sum).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.latency_count).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.latency_max).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.minutes).collect::<Vec<_>>())
-                .execute(&mut **tx)
-                .await?;
+                super::history::add_rollups(tx, chunk).await?;
             }
         }
         Rows::Maintenance(windows) => {

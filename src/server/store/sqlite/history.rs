@@ -2,8 +2,20 @@
 
 use super::SqliteStore;
 use crate::server::store::rows::{bucket_of, level_code, rollups_of, BucketColumns};
-use crate::server::store::StoreError;
-use crate::server::store::{Bucket, ResultRow, Span, DAY_RETENTION_MS, HOUR_RETENTION_MS, MINUTE_RETENTION_MS, RAW_RETENTION_MS};
+use crate::server::store::{prune_steps, StoreError};
+use crate::server::store::{Bucket, ResultRow, Span};
+
+/// Writes raw results (multi-row inserts of 4,000), inside the caller's transaction.
+pub(super) async fn insert_results(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, rows: &[ResultRow]) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(4000) {
+        let mut q = sqlx::QueryBuilder::new("INSERT INTO check_results (component, at_ms, level, latency_ms) ");
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(&r.component).push_bind(r.at_ms).push_bind(level_code(r.level)).push_bind(r.latency_ms.map(|l| l as i64));
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
 
 impl SqliteStore {
     /// Records results and updates their rollups, in one transaction. Rollups are summed in
@@ -14,16 +26,7 @@ impl SqliteStore {
         }
         let rollups = rollups_of(rows);
         let mut tx = self.pool.begin().await?;
-        for chunk in rows.chunks(4000) {
-            let mut q = sqlx::QueryBuilder::new("INSERT INTO check_results (component, at_ms, level, latency_ms) ");
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(&r.component)
-                    .push_bind(r.at_ms)
-                    .push_bind(level_code(r.level))
-                    .push_bind(r.latency_ms.map(|l| l as i64));
-            });
-            q.build().execute(&mut *tx).await?;
-        }
+        insert_results(&mut tx, rows).await?;
         for chunk in rollups.chunks(3000) {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO check_rollups (component, span, start_ms, samples, operational, worst_level, latency_sum, latency_count, latency_max) ",
@@ -92,13 +95,7 @@ impl SqliteStore {
     pub async fn prune(&self, now_ms: i64) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut deleted = 0;
-        let steps: [(&str, i64); 4] = [
-            ("DELETE FROM check_results WHERE at_ms < ?", now_ms - RAW_RETENTION_MS),
-            ("DELETE FROM check_rollups WHERE span = 'minute' AND start_ms < ?", now_ms - MINUTE_RETENTION_MS),
-            ("DELETE FROM check_rollups WHERE span = 'hour' AND start_ms < ?", now_ms - HOUR_RETENTION_MS),
-            ("DELETE FROM check_rollups WHERE span = 'day' AND start_ms < ?", now_ms - DAY_RETENTION_MS),
-        ];
-        for (sql, before) in steps {
+        for (sql, before) in prune_steps(now_ms) {
             deleted += sqlx::query(sql).bind(before).execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;

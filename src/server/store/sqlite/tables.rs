@@ -5,8 +5,8 @@ use super::SqliteStore;
 use crate::server::store::copy::{Rows, Table};
 use crate::server::store::rows::RollupRow;
 use crate::server::store::rows::{
-    components_json, level_code, login_failures_of, result_of, rollup_of, session_of, stored_window_of, ResultColumns,
-    RollupColumns, StoredWindowColumns,
+    components_json, login_failures_of, result_of, rollup_of, session_of, stored_window_of, ResultColumns, RollupColumns,
+    StoredWindowColumns,
 };
 use crate::server::store::{Span, StoreError};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
@@ -78,8 +78,8 @@ impl SqliteStore {
                 sqlx::query(&format!("DELETE FROM {t}")).execute(&mut *tx).await.map_err(doing)?;
             }
         }
-        insert(&mut tx, rows).await.map_err(StoreError::doing("writing the table"))?;
-        tx.commit().await.map_err(StoreError::doing("writing the table"))
+        insert(&mut tx, rows).await.map_err(doing)?;
+        tx.commit().await.map_err(doing)
     }
 }
 
@@ -94,18 +94,7 @@ async fn insert(tx: &mut Transaction<'_, Sqlite>, rows: &Rows) -> Result<(), sql
                 .execute(&mut **tx)
                 .await?;
         }
-        Rows::CheckResults(results) => {
-            for chunk in results.chunks(4000) {
-                let mut q = QueryBuilder::new("INSERT INTO check_results (component, at_ms, level, latency_ms) ");
-                q.push_values(chunk, |mut b, r| {
-                    b.push_bind(&r.component)
-                        .push_bind(r.at_ms)
-                        .push_bind(level_code(r.level))
-                        .push_bind(r.latency_ms.map(|l| l as i64));
-                });
-                q.build().execute(&mut **tx).await?;
-            }
-        }
+        Rows::CheckResults(results) => super::history::insert_results(tx, results).await?,
         Rows::CheckRollups(rollups) => {
             // Minutes first: the trigger that counts a minute into its hour and day then finds
             // none, and their copied counts stay as they were.
