@@ -291,19 +291,13 @@ async fn populate(store: &dyn Store) {
     let done = NewUpdate { status: IncidentStatus::Resolved, message: "Fixed.".into(), impact: None };
     store.update_incident(a.id, &done, now - 1_000).await.unwrap();
     store.open_incident(&new_incident("Slow <logins>"), now - 500).await.unwrap();
-    let w =
+    let upgrade =
         NewMaintenance { title: "Upgrade".into(), starts_ms: now + 1_000, ends_ms: now + 9_000, components: vec!["db".into()] };
-    let w = store.add_maintenance(&w, now).await.unwrap();
-    store.add_maintenance(&NewMaintenance { title: "Later".into(), ..w.clone().into_new() }, now).await.unwrap();
+    let w = store.add_maintenance(&upgrade, now).await.unwrap();
+    store.add_maintenance(&NewMaintenance { title: "Later".into(), ..upgrade }, now).await.unwrap();
     store.cancel_maintenance(w.id, now).await.unwrap();
     store.add_session("h1", &StoredSession { csrf: "c".into(), expires_ms: now + day }).await.unwrap();
     store.add_login_failure("10.0.0.9", now, 60_000).await.unwrap();
-}
-
-impl MaintenanceWindow {
-    fn into_new(self) -> NewMaintenance {
-        NewMaintenance { title: self.title, starts_ms: self.starts_ms, ends_ms: self.ends_ms, components: self.components }
-    }
 }
 
 async fn every_table(store: &dyn Store) -> Vec<Rows> {
