@@ -153,10 +153,7 @@ impl ServeArgs {
         if t.load_outage < t.load_degraded {
             return Err(SettingsError("--load-outage must not be below --load-degraded".into()));
         }
-        let admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
-        if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
-            return Err(SettingsError("--admin-token / STATUSCAST_ADMIN_TOKEN must be at least 16 characters".into()));
-        }
+        let admin_token = token(&self.admin_token, "--admin-token / STATUSCAST_ADMIN_TOKEN")?;
         let admin_password = self.admin_password.clone().filter(|p| !p.is_empty());
         if admin_password.as_ref().is_some_and(|p| p.chars().count() < 12) {
             return Err(SettingsError("--admin-password / STATUSCAST_ADMIN_PASSWORD must be at least 12 characters".into()));
@@ -164,10 +161,7 @@ impl ServeArgs {
         let database = DatabaseUrl::parse(self.database_url.as_deref())
             .map_err(|e| SettingsError(format!("--database-url / STATUSCAST_DATABASE_URL: {e}").into()))?;
         let session_key = crate::server::http::admin::session::SessionKey::of(admin_password.as_deref(), admin_token.as_deref());
-        let metrics_token = self.metrics_token.clone().filter(|t| !t.is_empty());
-        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
-            return Err(SettingsError("--metrics-token / STATUSCAST_METRICS_TOKEN must be at least 16 characters".into()));
-        }
+        let metrics_token = token(&self.metrics_token, "--metrics-token / STATUSCAST_METRICS_TOKEN")?;
         Ok(Settings {
             database,
             metrics_token,
@@ -188,6 +182,15 @@ impl ServeArgs {
             detail_refresh: self.detail_refresh,
         })
     }
+}
+
+/// A Bearer token setting: empty is unset; a set one has at least 16 characters.
+fn token(value: &Option<String>, flag: &str) -> Result<Option<String>, SettingsError> {
+    let value = value.clone().filter(|t| !t.is_empty());
+    if value.as_ref().is_some_and(|t| t.len() < 16) {
+        return Err(SettingsError(format!("{flag} must be at least 16 characters").into()));
+    }
+    Ok(value)
 }
 
 /// The soft open-file limit less a reserve for the listener, the data files and the API.
