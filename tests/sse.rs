@@ -283,26 +283,68 @@ async fn with_own_connections_off_a_reused_connection_streams_too() {
     assert_eq!(snapshot_of(&e)["message"], "through hyper");
 }
 
-#[tokio::test]
-async fn a_first_request_that_hyper_serves_is_streamed_in_place() {
-    // HTTP/1.0 is not served by the lean path; as the connection's first request it must not
-    // be sent away to reconnect (it would come back the same way, for ever).
-    let server = Server::start(&[]).await;
+/// What a raw connection that sent `head` reads within `wait`, stopping at the first status
+/// event; and whether the server closed it.
+async fn raw_read(server: &Server, head: &[u8], wait: Duration) -> (String, bool) {
+    use tokio::io::AsyncReadExt;
     let mut raw = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
-    raw.write_all(b"GET /connect_to_sse HTTP/1.0\r\nHost: x\r\n\r\n").await.unwrap();
+    raw.write_all(head).await.unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
-    let deadline = std::time::Instant::now() + WAIT;
-    while !String::from_utf8_lossy(&got).contains("event: status") && std::time::Instant::now() < deadline {
-        use tokio::io::AsyncReadExt;
-        match tokio::time::timeout(Duration::from_millis(500), raw.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => break,
+    let deadline = tokio::time::Instant::now() + wait;
+    while !String::from_utf8_lossy(&got).contains("event: status") {
+        match tokio::time::timeout_at(deadline, raw.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into(), true),
             Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-            Err(_) => {}
+            Err(_) => break,
         }
     }
-    let text = String::from_utf8_lossy(&got);
-    assert!(text.starts_with("HTTP/1.0 200"), "{text}");
-    assert!(text.contains("event: status"), "the snapshot is streamed: {text}");
-    assert_eq!(server.open_streams().await, 1);
+    (String::from_utf8_lossy(&got).into(), false)
+}
+
+#[tokio::test]
+async fn every_way_of_asking_for_a_stream_is_served_on_the_lean_path() {
+    // The lean path writes its own head (no `date:`, which hyper always adds): each of these
+    // once went to hyper and held its ~11 KiB of buffers (more with a big head) for the
+    // stream's life.
+    let server = Server::start(&[]).await;
+    let variants: [&[u8]; 5] = [
+        b"GET /connect_to_sse HTTP/1.0\r\nHost: x\r\n\r\n",
+        b"GET http://status.example/connect_to_sse HTTP/1.1\r\nHost: status.example\r\n\r\n",
+        b"GET /connect_to_sse HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n",
+        b"GET /connect_to_sse HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n",
+        b"GET /connect_to_sse HTTP/1.1\nHost: x\n\n",
+    ];
+    for head in variants {
+        let asked = String::from_utf8_lossy(head).lines().next().unwrap().to_string();
+        let started = std::time::Instant::now();
+        let (text, _) = raw_read(&server, head, WAIT).await;
+        assert!(started.elapsed() < Duration::from_secs(2), "{asked}: answered at once, not after the head timeout");
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{asked}: {text}");
+        let (response_head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(!response_head.contains("date:"), "{asked}: served by the lean path: {response_head}");
+        assert!(response_head.contains("x-content-type-options: nosniff"), "{response_head}");
+        assert!(body.contains("event: status"), "{asked}: the snapshot is streamed: {text}");
+        if head.starts_with(b"GET /connect_to_sse HTTP/1.0") {
+            assert!(!response_head.contains("transfer-encoding"), "no chunks for HTTP/1.0: {response_head}");
+            assert!(body.starts_with("retry:"), "the event bytes as they are: {body}");
+        }
+    }
+    // A head over 16 KiB (here a 300 KB Last-Event-ID) is refused at once and closed, never
+    // buffered for a stream's life.
+    let mut big = b"GET /connect_to_sse HTTP/1.1\r\nHost: x\r\nLast-Event-ID: ".to_vec();
+    big.extend(std::iter::repeat_n(b'7', 300_000));
+    big.extend_from_slice(b"\r\n\r\n");
+    let started = std::time::Instant::now();
+    let (text, closed) = raw_read(&server, &big, WAIT).await;
+    assert!(text.starts_with("HTTP/1.1 431"), "{text}");
+    assert!(closed && started.elapsed() < Duration::from_secs(2));
+    // Later requests on a kept-alive connection are bounded too (hyper's own default is ~400 KB).
+    let mut second = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nCookie: ".to_vec();
+    second.extend(std::iter::repeat_n(b'c', 64 * 1024));
+    second.extend_from_slice(b"\r\n\r\n");
+    let (text, _) = raw_read(&server, &second, Duration::from_secs(3)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("HTTP/1.1 431"), "the second, overlong head refused: {text}");
+    assert_eq!(server.open_streams().await, 0, "the streams above ended with their connections");
 }

@@ -7,8 +7,9 @@
 //! hyper and the axum router (hyper keeps ~25 KiB of buffers per connection, which is fine for
 //! page and API requests but not for tens of thousands of idle streams).
 
+use crate::server::stream::head::{first_request, head_end, FirstRequest, Framing, MAX_HEAD};
 use crate::server::stream::listener::{GuardedListener, GuardedStream};
-use crate::server::stream::sse::{client_version, Session, SseStream, RESPONSE_HEAD};
+use crate::server::stream::sse::{Session, SseStream, RESPONSE_HEAD, RESPONSE_HEAD_UNTIL_CLOSE};
 use crate::server::AppState;
 use axum::serve::Listener;
 use axum::Router;
@@ -26,8 +27,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 #[derive(Clone, Copy, Debug)]
 pub struct RequestOnConnection(pub u64);
 
-/// Longest request head read before handing over to hyper or giving up.
-const MAX_HEAD: usize = 16 * 1024;
 /// How long a new connection may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,18 +56,27 @@ pub struct ClientAddr(pub std::net::SocketAddr);
 
 async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Router, state: AppState, watcher: Watcher) {
     let mut head = Vec::with_capacity(1024);
-    let end = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)).await {
-        Ok(Ok(Some(end))) => end,
-        Ok(Ok(None)) => head.len(), // too long or no end: let hyper answer (431 / 400)
-        _ => return,                // closed, failed or too slow before a request
+    let (end, complete) = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)).await {
+        Ok(Ok(Some(end))) => (end, true),
+        Ok(Ok(None)) => (head.len(), false),
+        _ => return, // closed, failed or too slow before a request
     };
-    if let Some(version) = sse_request(&head[..end]) {
-        drop(head);
-        let _ = match Session::open(&state, version) {
-            Session::Stream(stream) => stream_events(&mut io, stream).await,
-            Session::Shed(body) => write_shed(&mut io, body).await,
-        };
-        return;
+    match first_request(&head[..end], complete) {
+        FirstRequest::Stream { version, framing } => {
+            drop(head);
+            let _ = match Session::open(&state, version) {
+                Session::Stream(stream) => stream_events(&mut io, stream, framing).await,
+                Session::Shed(body) => write_shed(&mut io, body, framing).await,
+            };
+            return;
+        }
+        FirstRequest::Refuse(response) => {
+            drop(head);
+            let _ = io.write_all(response).await;
+            let _ = io.shutdown().await;
+            return;
+        }
+        FirstRequest::Other => {}
     }
     let io = Prefixed { prefix: Bytes::from(head), inner: io };
     // Each request learns whether it is the connection's first (see `RequestOnConnection`).
@@ -82,17 +90,19 @@ async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Rout
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
+        // Later requests' heads are bounded like the first's (hyper's default is ~400 KB).
+        .max_buf_size(MAX_HEAD.max(8192))
         .serve_connection(TokioIo::new(io), service);
     // Boxed, so the hyper state is allocated only for connections that use it.
     let _ = Box::pin(watcher.watch(conn)).await;
 }
 
-/// Reads until the end of the request head. Returns its length (with the blank line), or
+/// Reads until the end of the request head. Returns its length (with the empty line), or
 /// None if it did not end within `MAX_HEAD` bytes.
 async fn read_head(io: &mut GuardedStream, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
     loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            return Ok(Some(i + 4));
+        if let Some(end) = head_end(buf) {
+            return Ok(Some(end));
         }
         if buf.len() >= MAX_HEAD {
             return Ok(None);
@@ -107,45 +117,14 @@ async fn read_head(io: &mut GuardedStream, buf: &mut Vec<u8>) -> io::Result<Opti
     }
 }
 
-/// `Some(client version)` if this head is an HTTP/1.1 `GET /connect_to_sse[?...]`.
-pub fn sse_request(head: &[u8]) -> Option<Option<u64>> {
-    let mut headers = [httparse::EMPTY_HEADER; 48];
-    let mut req = httparse::Request::new(&mut headers);
-    if !matches!(req.parse(head), Ok(httparse::Status::Complete(_))) {
-        return None;
-    }
-    if req.method != Some("GET") || req.version != Some(1) {
-        return None;
-    }
-    let (path, query) = match req.path?.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (req.path?, None),
-    };
-    if path != "/connect_to_sse" {
-        return None;
-    }
-    let mut last_event_id = None;
-    for h in req.headers.iter() {
-        let name = h.name;
-        if name.eq_ignore_ascii_case("upgrade") || name.eq_ignore_ascii_case("expect") {
-            return None; // not a plain stream request: hyper knows what to do
-        }
-        if name.eq_ignore_ascii_case("last-event-id") {
-            last_event_id = std::str::from_utf8(h.value).ok();
-        }
-    }
-    let query_id = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lastEventId=")));
-    Some(client_version(last_event_id, query_id))
-}
-
 /// Streams until the hub ends the stream (shutdown) or the client goes away. The socket is
 /// watched for reads too, so a client that closes is noticed at once, not at the next write.
-async fn stream_events(io: &mut GuardedStream, mut stream: SseStream) -> io::Result<()> {
-    io.write_all(RESPONSE_HEAD).await?;
+async fn stream_events(io: &mut GuardedStream, mut stream: SseStream, framing: Framing) -> io::Result<()> {
+    io.write_all(response_head(framing)).await?;
     loop {
         tokio::select! {
             item = stream.next() => match item {
-                Some(Ok(bytes)) => write_chunk(io, &bytes).await?,
+                Some(Ok(bytes)) => write_body(io, &bytes, framing).await?,
                 _ => break,
             },
             ready = io.readable() => {
@@ -160,13 +139,27 @@ async fn stream_events(io: &mut GuardedStream, mut stream: SseStream) -> io::Res
             }
         }
     }
-    end_chunked(io).await
+    end_body(io, framing).await
 }
 
-async fn write_shed(io: &mut GuardedStream, body: Bytes) -> io::Result<()> {
-    io.write_all(RESPONSE_HEAD).await?;
-    write_chunk(io, &body).await?;
-    end_chunked(io).await
+async fn write_shed(io: &mut GuardedStream, body: Bytes, framing: Framing) -> io::Result<()> {
+    io.write_all(response_head(framing)).await?;
+    write_body(io, &body, framing).await?;
+    end_body(io, framing).await
+}
+
+fn response_head(framing: Framing) -> &'static [u8] {
+    match framing {
+        Framing::Chunked => RESPONSE_HEAD,
+        Framing::UntilClose => RESPONSE_HEAD_UNTIL_CLOSE,
+    }
+}
+
+async fn write_body(io: &mut GuardedStream, data: &[u8], framing: Framing) -> io::Result<()> {
+    match framing {
+        Framing::Chunked => write_chunk(io, data).await,
+        Framing::UntilClose => io.write_all(data).await,
+    }
 }
 
 /// `{len:x}\r\n` into `buf`; returns the used part.
@@ -215,9 +208,11 @@ async fn write_chunk(io: &mut GuardedStream, data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// The last chunk, then close the connection.
-async fn end_chunked(io: &mut GuardedStream) -> io::Result<()> {
-    io.write_all(b"0\r\n\r\n").await?;
+/// The last chunk (if chunked), then close the connection.
+async fn end_body(io: &mut GuardedStream, framing: Framing) -> io::Result<()> {
+    if framing == Framing::Chunked {
+        io.write_all(b"0\r\n\r\n").await?;
+    }
     io.shutdown().await
 }
 
@@ -267,20 +262,5 @@ mod tests {
             assert_eq!(std::str::from_utf8(chunk_size_line(len, &mut buf)).unwrap(), want);
             assert_eq!(format!("{len:x}\r\n"), want);
         }
-    }
-
-    #[test]
-    fn recognises_stream_requests_and_their_version() {
-        let req = |s: &str| sse_request(s.as_bytes());
-        assert_eq!(req("GET /connect_to_sse HTTP/1.1\r\nHost: x\r\n\r\n"), Some(None));
-        assert_eq!(req("GET /connect_to_sse?lastEventId=9 HTTP/1.1\r\nHost: x\r\n\r\n"), Some(Some(9)));
-        assert_eq!(req("GET /connect_to_sse?lastEventId=9 HTTP/1.1\r\nLast-Event-ID: 12\r\n\r\n"), Some(Some(12)));
-        assert_eq!(req("GET /connect_to_sse HTTP/1.1\r\nlast-event-id: junk\r\n\r\n"), Some(None));
-        assert_eq!(req("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), None);
-        assert_eq!(req("GET /connect_to_sse_x HTTP/1.1\r\n\r\n"), None);
-        assert_eq!(req("POST /connect_to_sse HTTP/1.1\r\n\r\n"), None);
-        assert_eq!(req("GET /connect_to_sse HTTP/1.0\r\n\r\n"), None);
-        assert_eq!(req("GET /connect_to_sse HTTP/1.1\r\nUpgrade: h2c\r\n\r\n"), None);
-        assert_eq!(req("garbage\r\n\r\n"), None);
     }
 }

@@ -6,10 +6,12 @@
 //!   for on a connection hyper already serves.
 //! - [`conn`]: every accepted connection; one whose first request is `GET /connect_to_sse`
 //!   is served without hyper (the lean path), the rest go to the axum router.
+//! - [`head`]: the lean path's reading of a first request head (stream or not, framing).
 //! - [`listener`]: the TCP listener with per-socket limits (send buffer, stall timeout).
 
 pub mod conn;
 pub mod event;
+pub mod head;
 pub mod hub;
 pub mod listener;
 pub mod sse;
