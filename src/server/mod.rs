@@ -28,6 +28,8 @@ pub struct AppState {
     pub checks: Arc<checks::reload::Checks>,
     /// The status page's uptime bars and response-time charts, rendered once a minute.
     pub history: Arc<http::uptime::HistoryCache>,
+    /// The connections that are not streams (see `stream::admission`).
+    pub connections: Arc<stream::admission::Admission>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -172,7 +174,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     // Rendered in the background (a large history takes a few hundred ms), not before listening.
     let history = Arc::new(http::uptime::HistoryCache::default());
     history.clone().spawn(engine.clone());
-    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history };
+    let connections = stream::admission::Admission::new(settings.max_connections);
+    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, connections };
     let state_for_conns = state.clone();
     let app = http::router(state);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;

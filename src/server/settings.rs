@@ -4,6 +4,7 @@
 
 use crate::server::checks::kinds::host::HostThresholds;
 use crate::server::store::url::DatabaseUrl;
+use crate::server::stream::admission::Limits;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -73,9 +74,16 @@ pub struct ServeArgs {
     pub sse_own_connection: bool,
 
     /// Most SSE streams held at once; more are told to retry later. Default: the open-file
-    /// limit less a reserve.
+    /// limit less the connection pool and a reserve for the process (at 20,000: 18,500).
     #[arg(long, env = "STATUSCAST_MAX_STREAMS")]
     pub max_streams: Option<usize>,
+
+    /// Most connections that are not streams (pages, the API, files, connections yet to send
+    /// a request); when full, the longest-idle one is closed for a new one, and if every one
+    /// has a request in flight the new one gets 503. Default: 1/20 of the open-file limit
+    /// (64 to 4096; at 20,000: 1,000).
+    #[arg(long, env = "STATUSCAST_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 
     /// A request body that has not arrived whole this long after its head is refused (408)
     /// and its connection closed, so a client cannot hold a connection by stalling a body.
@@ -123,6 +131,7 @@ pub struct Settings {
     pub sse_retry_ms: u64,
     pub sse_retry_jitter_ms: u64,
     pub max_streams: usize,
+    pub max_connections: usize,
     pub sse_own_connection: bool,
     pub host_interval: Duration,
     pub stall_timeout: Duration,
@@ -162,6 +171,10 @@ impl ServeArgs {
             .map_err(|e| SettingsError(format!("--database-url / STATUSCAST_DATABASE_URL: {e}").into()))?;
         let session_key = crate::server::http::admin::session::SessionKey::of(admin_password.as_deref(), admin_token.as_deref());
         let metrics_token = token(&self.metrics_token, "--metrics-token / STATUSCAST_METRICS_TOKEN")?;
+        let limits = Limits::for_open_files(Limits::open_file_limit());
+        if self.max_connections == Some(0) {
+            return Err(SettingsError("--max-connections / STATUSCAST_MAX_CONNECTIONS must be at least 1".into()));
+        }
         Ok(Settings {
             database,
             metrics_token,
@@ -171,7 +184,8 @@ impl ServeArgs {
             heartbeat: self.heartbeat,
             sse_retry_ms: self.sse_retry_ms,
             sse_retry_jitter_ms: self.sse_retry_jitter_ms,
-            max_streams: self.max_streams.unwrap_or_else(default_max_streams),
+            max_streams: self.max_streams.unwrap_or(limits.streams),
+            max_connections: self.max_connections.unwrap_or(limits.connections),
             sse_own_connection: self.sse_own_connection,
             host_interval: self.host_interval,
             stall_timeout: self.stall_timeout,
@@ -191,15 +205,6 @@ fn token(value: &Option<String>, flag: &str) -> Result<Option<String>, SettingsE
         return Err(SettingsError(format!("{flag} must be at least 16 characters").into()));
     }
     Ok(value)
-}
-
-/// The soft open-file limit less a reserve for the listener, the data files and the API.
-fn default_max_streams() -> usize {
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-    match limit.current {
-        Some(n) => (n as usize).saturating_sub(200).max(16),
-        None => 1_000_000,
-    }
 }
 
 /// Flags that do not make sense together; the message names them.

@@ -80,7 +80,32 @@ impl Server {
     }
 
     pub async fn start_in(data_dir: &Path, addr: &str, token: Option<&str>, extra: &[&str]) -> Server {
+        Server::spawn(data_dir, addr, token, extra, None).await
+    }
+
+    /// Starts a server (fresh data directory, the token set) whose open-file limit, soft and
+    /// hard, is `open_files`: the descriptor limits are reached with a few hundred connections.
+    pub async fn start_with_open_files(open_files: u64, extra: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = Server::spawn(tmp.path(), "127.0.0.1:0", Some(TOKEN), extra, Some(open_files)).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
+    async fn spawn(data_dir: &Path, addr: &str, token: Option<&str>, extra: &[&str], open_files: Option<u64>) -> Server {
         let mut cmd = Command::new(binary());
+        if let Some(n) = open_files {
+            let limit = libc::rlimit { rlim_cur: n as libc::rlim_t, rlim_max: n as libc::rlim_t };
+            // SAFETY: between fork and exec only setrlimit runs (async-signal-safe).
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         cmd.arg("serve")
             .arg("--addr")
             .arg(addr)

@@ -384,6 +384,15 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
          # HELP statuscast_sse_streams Open Server-Sent Events streams.\n\
          # TYPE statuscast_sse_streams gauge\n\
          statuscast_sse_streams {}\n\
+         # HELP statuscast_connections Open connections that are not streams (pages, API, files, awaiting a request).\n\
+         # TYPE statuscast_connections gauge\n\
+         statuscast_connections {}\n\
+         # HELP statuscast_connections_evicted_total Idle connections closed to make room for a new one.\n\
+         # TYPE statuscast_connections_evicted_total counter\n\
+         statuscast_connections_evicted_total {}\n\
+         # HELP statuscast_connections_refused_total Connections answered 503: every connection had a request in flight.\n\
+         # TYPE statuscast_connections_refused_total counter\n\
+         statuscast_connections_refused_total {}\n\
          # HELP statuscast_snapshot_version Version of the current status snapshot.\n\
          # TYPE statuscast_snapshot_version counter\n\
          statuscast_snapshot_version {}\n\
@@ -397,6 +406,9 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
          # TYPE statuscast_history_dropped_total counter\n\
          statuscast_history_dropped_total {}\n",
         state.hub.open_streams(),
+        state.connections.open(),
+        state.connections.evicted.load(Relaxed),
+        state.connections.refused.load(Relaxed),
         state.hub.current().version(),
         history.pending.load(Relaxed),
         history.written.load(Relaxed),

@@ -7,6 +7,7 @@
 //! hyper and the axum router (hyper keeps ~25 KiB of buffers per connection, which is fine for
 //! page and API requests but not for tens of thousands of idle streams).
 
+use crate::server::stream::admission::{Busy, Entry, Ticket};
 use crate::server::stream::head::{first_request, head_end, FirstRequest, Framing, MAX_HEAD};
 use crate::server::stream::listener::{GuardedListener, GuardedStream};
 use crate::server::stream::sse::{Session, SseStream, RESPONSE_HEAD, RESPONSE_HEAD_UNTIL_CLOSE};
@@ -16,7 +17,6 @@ use axum::Router;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -30,40 +30,61 @@ pub struct RequestOnConnection(pub u64);
 /// How long a new connection may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Accepts until `stop` resolves, then waits (briefly) for hyper connections to finish.
-/// SSE streams end through the hub's shutdown signal, not here.
+/// Accepts until `stop` resolves, then tells the connections hyper serves to close and waits
+/// (briefly) for them. SSE streams end through the hub's shutdown signal, not here.
 pub async fn serve(mut listener: GuardedListener, app: Router, state: AppState, stop: impl std::future::Future<Output = ()>) {
-    let graceful = GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            (io, addr) = listener.accept() => {
-                let app = app.clone();
-                let state = state.clone();
-                let watcher = graceful.watcher();
-                tokio::spawn(connection(io, addr, app, state, watcher));
-            }
+            (io, addr) = listener.accept() => match state.connections.admit().await {
+                Some(ticket) => {
+                    tokio::spawn(connection(io, addr, app.clone(), state.clone(), ticket));
+                }
+                None => {
+                    tokio::spawn(refuse_busy(io));
+                }
+            },
             _ = &mut stop => break,
         }
     }
     drop(listener);
-    let _ = tokio::time::timeout(Duration::from_millis(500), graceful.shutdown()).await;
+    state.connections.close_all(Duration::from_millis(500)).await;
+}
+
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\nretry-after: 1\r\ncontent-length: 44\r\nconnection: close\r\n\r\nevery connection is busy; retry in a second\n";
+
+/// Over the connection pool with every connection busy: 503 at once, then close. What the
+/// client sent is read (briefly) first, so the close does not reset the answer away.
+async fn refuse_busy(mut io: GuardedStream) {
+    let _ = tokio::time::timeout(Duration::from_millis(200), async {
+        io.write_all(BUSY).await?;
+        io.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        while io.read(&mut sink).await? > 0 {}
+        Ok::<_, io::Error>(())
+    })
+    .await;
 }
 
 /// The peer address of the connection a request came on (a request extension).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub std::net::SocketAddr);
 
-async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Router, state: AppState, watcher: Watcher) {
+async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Router, state: AppState, ticket: Ticket) {
     let mut head = Vec::with_capacity(1024);
-    let (end, complete) = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)).await {
+    let read = tokio::select! {
+        read = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)) => read,
+        _ = ticket.entry.closing() => return, // evicted while it sent nothing
+    };
+    let (end, complete) = match read {
         Ok(Ok(Some(end))) => (end, true),
         Ok(Ok(None)) => (head.len(), false),
         _ => return, // closed, failed or too slow before a request
     };
     match first_request(&head[..end], complete) {
         FirstRequest::Stream { version, framing } => {
-            drop(head);
+            // From here on a stream, limited with the streams (`--max-streams`).
+            drop((head, ticket));
             let _ = match Session::open(&state, version) {
                 Session::Stream(stream) => stream_events(&mut io, stream, framing).await,
                 Session::Shed(body) => write_shed(&mut io, body, framing).await,
@@ -80,12 +101,26 @@ async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Rout
     }
     let io = Prefixed { prefix: Bytes::from(head), inner: io };
     // Each request learns whether it is the connection's first (see `RequestOnConnection`).
+    // It counts as in the server's hands (its connection cannot be evicted) from when its
+    // body has arrived whole (at once for a request without one) until its response is sent.
     let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let entry = ticket.entry.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         let index = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         req.extensions_mut().insert(RequestOnConnection(index));
         req.extensions_mut().insert(ClientAddr(addr));
-        tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
+        let busy = BusySlot::default();
+        if http_body::Body::is_end_stream(req.body()) {
+            busy.take(&entry);
+        }
+        let (entry, body_busy) = (entry.clone(), busy.clone());
+        let req = req.map(|body| axum::body::Body::new(Arriving { body, entry: entry.clone(), busy: body_busy }));
+        let response = tower::ServiceExt::oneshot(app.clone(), req);
+        async move {
+            let response = response.await?;
+            busy.take(&entry); // answered without reading the whole body (a 401, a 413)
+            Ok::<_, std::convert::Infallible>(response.map(|body| axum::body::Body::new(InFlight { body, _busy: busy })))
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -94,7 +129,80 @@ async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Rout
         .max_buf_size(MAX_HEAD.max(8192))
         .serve_connection(TokioIo::new(io), service);
     // Boxed, so the hyper state is allocated only for connections that use it.
-    let _ = Box::pin(watcher.watch(conn)).await;
+    let mut conn = Box::pin(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = ticket.entry.closing() => {
+            // Evicted while waiting on its client (for a head or a body): closed now. Else
+            // (stopping, or a request just arrived whole) it closes after its response.
+            if ticket.entry.evicted() && !ticket.entry.is_busy() {
+                return;
+            }
+            conn.as_mut().graceful_shutdown();
+        }
+    }
+    let _ = conn.await;
+}
+
+/// A request's hold on its connection (see `Entry::busy`), taken once: when its body has
+/// arrived, or when it is answered, whichever is first; released with the response.
+#[derive(Clone, Default)]
+struct BusySlot(std::sync::Arc<std::sync::Mutex<Option<Busy>>>);
+
+impl BusySlot {
+    fn take(&self, entry: &std::sync::Arc<Entry>) {
+        let mut slot = self.0.lock().unwrap();
+        if slot.is_none() {
+            *slot = Some(entry.busy());
+        }
+    }
+}
+
+/// A request body on its way in: the request is taken into the server's hands when it ends.
+struct Arriving {
+    body: hyper::body::Incoming,
+    entry: std::sync::Arc<Entry>,
+    busy: BusySlot,
+}
+
+impl http_body::Body for Arriving {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<http_body::Frame<Bytes>, hyper::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.body.is_end_stream() {
+            self.busy.take(&self.entry);
+        }
+        polled
+    }
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A response body that keeps its request in the server's hands until it is sent.
+struct InFlight {
+    body: axum::body::Body,
+    _busy: BusySlot,
+}
+
+impl http_body::Body for InFlight {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Reads until the end of the request head. Returns its length (with the empty line), or

@@ -6,6 +6,11 @@
 //! a stalled reader's unsent data is bounded by that event plus the socket's send buffer;
 //! once that is full and stays full for the stall timeout, the connection is closed and
 //! everything the stream held is freed.
+//!
+//! Should the process ever run out of descriptors anyway (the reserve used up by checks),
+//! accepting does not stall: one spare descriptor is kept open, and when `accept` fails for
+//! want of descriptors it is released, the waiting connection accepted and closed at once
+//! (the client sees a refusal, not a hang), and the spare taken again.
 
 use axum::serve::Listener;
 use std::future::Future;
@@ -21,12 +26,56 @@ pub struct GuardedListener {
     inner: TcpListener,
     stall_timeout: Duration,
     send_buffer: usize,
+    spare: Option<std::fs::File>,
+    /// Connections refused for want of descriptors since the last warning (one a second).
+    refused: u64,
+    warned: Option<Instant>,
 }
 
 impl GuardedListener {
     pub fn new(inner: TcpListener, stall_timeout: Duration, send_buffer: usize) -> Self {
-        GuardedListener { inner, stall_timeout, send_buffer }
+        GuardedListener { inner, stall_timeout, send_buffer, spare: spare_descriptor(), refused: 0, warned: None }
     }
+
+    async fn accept_one(&mut self) -> (TcpStream, std::net::SocketAddr) {
+        loop {
+            match self.inner.accept().await {
+                Ok(accepted) => return accepted,
+                Err(e) if out_of_descriptors(&e) => {
+                    self.spare = None;
+                    if let Ok((refused, _)) = self.inner.accept().await {
+                        drop(refused);
+                        self.refused += 1;
+                    }
+                    if self.warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                        tracing::warn!(
+                            "out of file descriptors: {} connections refused (see --max-streams, --max-connections)",
+                            self.refused
+                        );
+                        (self.refused, self.warned) = (0, Some(Instant::now()));
+                    }
+                    self.spare = spare_descriptor();
+                    if self.spare.is_none() {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+                // The peer gave up before it was accepted: nothing to do.
+                Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset) => {}
+                Err(e) => {
+                    tracing::error!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+}
+
+fn spare_descriptor() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
+fn out_of_descriptors(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(code) if code == rustix::io::Errno::MFILE.raw_os_error() || code == rustix::io::Errno::NFILE.raw_os_error())
 }
 
 impl Listener for GuardedListener {
@@ -34,7 +83,7 @@ impl Listener for GuardedListener {
     type Addr = std::net::SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (stream, addr) = Listener::accept(&mut self.inner).await;
+        let (stream, addr) = self.accept_one().await;
         let _ = stream.set_nodelay(true);
         if self.send_buffer > 0 {
             let _ = socket2::SockRef::from(&stream).set_send_buffer_size(self.send_buffer);

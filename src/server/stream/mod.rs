@@ -4,11 +4,14 @@
 //! - [`hub`]: the latest published snapshot, fanned out (a latest-value channel).
 //! - [`sse`]: one client's stream ([`sse::SseStream`]) and the axum route for a stream asked
 //!   for on a connection hyper already serves.
+//! - [`admission`]: how descriptors are shared between streams, other connections and the
+//!   process (an idle connection makes way for one that sends a request).
 //! - [`conn`]: every accepted connection; one whose first request is `GET /connect_to_sse`
 //!   is served without hyper (the lean path), the rest go to the axum router.
 //! - [`head`]: the lean path's reading of a first request head (stream or not, framing).
 //! - [`listener`]: the TCP listener with per-socket limits (send buffer, stall timeout).
 
+pub mod admission;
 pub mod conn;
 pub mod event;
 pub mod head;
