@@ -417,3 +417,85 @@ async fn the_incident_history_pages_back_25_at_a_time() {
     assert_eq!(older.matches("class=\"incident impact-").count(), 2, "{href}");
     assert!(older.contains(">old 1<") && older.contains(">old 0<") && !older.contains("/history?before="));
 }
+
+/// A login posted as if through a proxy that says the client is `forwarded_for`.
+async fn login_from(server: &Server, forwarded_for: &str, device: Option<&str>, secret: &str) -> reqwest::Response {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut req = http.post(server.url("/admin/login")).form(&[("secret", secret)]).header("x-forwarded-for", forwarded_for);
+    if let Some(d) = device {
+        req = req.header(header::COOKIE, d);
+    }
+    req.send().await.unwrap()
+}
+
+fn device_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("statuscast_device="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn login_limits_count_the_real_client_behind_trusted_proxies_only() {
+    let behind = Server::start(&["--admin-password", PASSWORD, "--trusted-proxies", "127.0.0.1, ::1"]).await;
+    for _ in 0..5 {
+        assert_eq!(login_from(&behind, "198.51.100.1", None, "wrong").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    // That client is held back, even with an address of its own choosing in front...
+    assert_eq!(login_from(&behind, "9.9.9.9, 198.51.100.1", None, PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    // ...but another client behind the same proxy is not.
+    assert_eq!(login_from(&behind, "198.51.100.2", None, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    // Without trusted proxies the header is the client's own words: ignored.
+    let direct = Server::start(&["--admin-password", PASSWORD]).await;
+    for i in 0..5 {
+        assert_eq!(login_from(&direct, &format!("198.51.100.{i}"), None, "wrong").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login_from(&direct, "198.51.100.99", None, PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_statuscast"))
+        .args(["serve", "--trusted-proxies", "10.0.0.0/8, proxy.local"])
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--trusted-proxies") && err.contains("\"proxy.local\""), "{err}");
+}
+
+#[tokio::test]
+async fn a_flood_of_guesses_from_many_addresses_is_limited_overall_and_cannot_keep_operators_out() {
+    let server = Server::start(&["--admin-password", PASSWORD, "--trusted-proxies", "127.0.0.1, ::1"]).await;
+    // An operator's browser that logged in before carries a device cookie.
+    let first = login_from(&server, "192.0.2.10", None, PASSWORD).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let device = device_cookie(&first).expect("a device cookie at login");
+    // 200 wrong guesses from 40 addresses (the attack that once got all 200 checked).
+    let (mut checked, mut held_back) = (0, 0);
+    for i in 0..200 {
+        match login_from(&server, &format!("203.0.113.{}", i % 40), None, "wrong guess").await.status() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => held_back += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!((checked, held_back), (30, 170), "30 guesses a minute checked, from all addresses together");
+    // A new browser waits at most a minute, and is told so.
+    let res = login_from(&server, "192.0.2.20", None, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!(wait <= 61, "{wait}");
+    assert!(res.text().await.unwrap().contains("many addresses"));
+    // The operator's browser gets in at once, whatever address it now comes from.
+    let res = login_from(&server, "203.0.113.5", Some(&device), PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the right secret is not kept out");
+    assert!(device_cookie(&res).is_none(), "a known device keeps its cookie");
+    // A made-up device cookie is nobody's.
+    let forged = login_from(
+        &server,
+        "203.0.113.6",
+        Some("statuscast_device=00000000000000000000000000000000000000000000000000000000000000aa"),
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::TOO_MANY_REQUESTS, "an unknown device cookie counts for nothing");
+}

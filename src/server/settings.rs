@@ -3,6 +3,7 @@
 //! the [`Settings`] the running server reads after start-up.
 
 use crate::server::checks::kinds::host::HostThresholds;
+use crate::server::http::client::TrustedProxies;
 use crate::server::store::url::DatabaseUrl;
 use crate::server::stream::admission::Limits;
 use clap::Args;
@@ -49,6 +50,12 @@ pub struct ServeArgs {
     /// with neither set the admin area is disabled.
     #[arg(long, env = "STATUSCAST_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for login limits), as a
+    /// comma-separated list of addresses or networks: `127.0.0.1`, `10.0.0.0/8`, `fd00::/8`.
+    /// Unset: nobody's, and the client is the connection's peer.
+    #[arg(long, env = "STATUSCAST_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 
     /// Bearer token for `/metrics`. Unset: `/metrics` is public.
     #[arg(long, env = "STATUSCAST_METRICS_TOKEN", hide_env_values = true)]
@@ -125,6 +132,7 @@ pub struct Settings {
     pub admin_token: Option<String>,
     pub admin_password: Option<String>,
     pub metrics_token: Option<String>,
+    pub trusted_proxies: TrustedProxies,
     /// What admin sessions are tied to (changing the password or token ends them).
     pub session_key: std::sync::Arc<crate::server::http::admin::session::SessionKey>,
     pub heartbeat: Duration,
@@ -171,6 +179,8 @@ impl ServeArgs {
             .map_err(|e| SettingsError(format!("--database-url / STATUSCAST_DATABASE_URL: {e}").into()))?;
         let session_key = crate::server::http::admin::session::SessionKey::of(admin_password.as_deref(), admin_token.as_deref());
         let metrics_token = token(&self.metrics_token, "--metrics-token / STATUSCAST_METRICS_TOKEN")?;
+        let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| SettingsError(format!("--trusted-proxies / STATUSCAST_TRUSTED_PROXIES: {e}").into()))?;
         let limits = Limits::for_open_files(Limits::open_file_limit());
         if self.max_connections == Some(0) {
             return Err(SettingsError("--max-connections / STATUSCAST_MAX_CONNECTIONS must be at least 1".into()));
@@ -178,6 +188,7 @@ impl ServeArgs {
         Ok(Settings {
             database,
             metrics_token,
+            trusted_proxies,
             session_key: std::sync::Arc::new(session_key),
             admin_token,
             admin_password,

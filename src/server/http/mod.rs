@@ -6,11 +6,13 @@
 //! - Operators with a session: the admin area's actions ([`admin`]), every one behind
 //!   [`admin::guard`].
 //!
-//! [`error`] maps every domain error to one HTTP status.
+//! [`error`] maps every domain error to one HTTP status; [`client`] says who the client is
+//! (behind trusted proxies, from `X-Forwarded-For`).
 
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod headers;
 pub mod pages;

@@ -151,7 +151,10 @@ impl Fields {
 pub struct Guarded {
     /// The operator's session id (`None` for the login).
     pub session: Option<String>,
+    /// The client's address (see `http::client`).
     pub client: std::net::IpAddr,
+    /// The device cookie's value, if the browser sent one.
+    pub device: Option<String>,
     pub fields: Fields,
 }
 
@@ -187,12 +190,13 @@ impl From<ActionError> for Refused {
 #[derive(Debug)]
 pub struct Done {
     pub code: &'static str,
-    pub cookie: Option<String>,
+    /// `Set-Cookie` values.
+    pub cookies: Vec<String>,
 }
 
 impl Done {
     fn said(code: &'static str) -> Done {
-        Done { code, cookie: None }
+        Done { code, cookies: Vec::new() }
     }
 
     /// The page to show next: the dashboard after a login, else the dashboard saying what
@@ -259,7 +263,9 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         let refused = Refused::new(StatusCode::FORBIDDEN, "Refused: this form was posted from another site.");
         return refuse(&state, headers, refused, None).await;
     }
-    let client = parts.extensions.get::<ClientAddr>().map(|a| a.0.ip()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let peer = parts.extensions.get::<ClientAddr>().map(|a| a.0.ip()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let client = state.settings.trusted_proxies.client(peer, headers);
+    let device = session::named_cookie(headers, session::DEVICE_COOKIE);
     let session = if parts.uri.path() == LOGIN_PATH {
         None
     } else {
@@ -273,7 +279,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         }
         Some(id)
     };
-    parts.extensions.insert(Guarded { session, client, fields });
+    parts.extensions.insert(Guarded { session, client, device, fields });
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
@@ -288,30 +294,55 @@ pub mod actions {
             tracing::error!("{e}");
             Refused::new(store_status(&e), format!("Logins cannot be checked right now: {}.", public_store_message(&e)))
         };
-        if let Some(wait_ms) = session::login_blocked_for(store, g.client, now).await.map_err(unavailable)? {
-            let minutes = (wait_ms + 59_999) / 60_000;
-            let message = format!("Too many failed logins from your address; try again in {minutes} min.");
+        let device = match &g.device {
+            Some(id) => session::known_device(store, &state.settings.session_key, id, now).await,
+            None => None,
+        };
+        let who = device.clone().unwrap_or(session::Attempt::Address(g.client));
+        if let Some(blocked) = session::login_blocked(store, &who, now).await.map_err(unavailable)? {
+            let (wait_ms, message) = match blocked {
+                session::Blocked::Own(ms) => {
+                    let from = if device.is_some() { "this browser" } else { "your address" };
+                    (ms, format!("Too many failed logins from {from}; try again in {} min.", (ms + 59_999) / 60_000))
+                }
+                session::Blocked::Overall(ms) => (
+                    ms,
+                    format!(
+                        "Too many failed logins from many addresses; try again in {} s. A browser that has logged in here before is not held back.",
+                        (ms + 999) / 1000
+                    ),
+                ),
+            };
+            tracing::debug!("admin login from {} refused unchecked: {blocked:?}", g.client);
             return Err(Refused {
                 retry_after: Some((wait_ms / 1000 + 1) as u64),
                 ..Refused::new(StatusCode::TOO_MANY_REQUESTS, message)
             });
         }
         if !secret_ok(state, secret) {
-            session::login_failed(store, g.client, now).await.map_err(unavailable)?;
+            session::login_failed(store, &who, now).await.map_err(unavailable)?;
             tracing::warn!("admin login refused for {}", g.client);
             return Err(Refused::new(StatusCode::UNAUTHORIZED, "Wrong password or token."));
         }
-        session::login_succeeded(store, g.client).await.map_err(unavailable)?;
-        let (id, _) = session::create(state.engine.store().as_ref(), &state.settings.session_key, now).await.map_err(|e| {
+        session::login_succeeded(store, &who).await.map_err(unavailable)?;
+        let stored = |e: StoreError| {
             tracing::error!("{e}");
             Refused::new(store_status(&e), format!("The session could not be stored: {}.", public_store_message(&e)))
-        })?;
+        };
+        let (id, _) = session::create(store, &state.settings.session_key, now).await.map_err(stored)?;
         let secure = if secure { "; Secure" } else { "" };
+        let mut cookies =
+            vec![format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", SESSION_TTL_MS / 1000)];
+        if device.is_none() {
+            let device_id = session::remember_device(store, &state.settings.session_key, now).await.map_err(stored)?;
+            cookies.push(format!(
+                "{}={device_id}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age={}{secure}",
+                session::DEVICE_COOKIE,
+                session::DEVICE_TTL_MS / 1000
+            ));
+        }
         tracing::info!("admin login from {}", g.client);
-        Ok(Done {
-            code: "loggedin",
-            cookie: Some(format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", SESSION_TTL_MS / 1000)),
-        })
+        Ok(Done { code: "loggedin", cookies })
     }
 
     pub async fn logout(state: &AppState, g: &Guarded) -> Result<Done, Refused> {
@@ -320,7 +351,7 @@ pub mod actions {
                 tracing::error!("{e}");
             }
         }
-        Ok(Done { code: "loggedout", cookie: Some(format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")) })
+        Ok(Done { code: "loggedout", cookies: vec![format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")] })
     }
 
     pub async fn open_incident(state: &AppState, input: IncidentInput) -> Result<Done, Refused> {
@@ -371,8 +402,8 @@ pub fn answer_script(result: Result<Done, Refused>) -> Result<String, ServerFnEr
     let response = expect_context::<leptos_axum::ResponseOptions>();
     match result {
         Ok(done) => {
-            if let Some(cookie) = &done.cookie {
-                response.insert_header(header::SET_COOKIE, HeaderValue::from_str(cookie).expect("ascii"));
+            for cookie in &done.cookies {
+                response.append_header(header::SET_COOKIE, HeaderValue::from_str(cookie).expect("ascii"));
             }
             if done.changes_page() {
                 leptos_axum::redirect(&done.location());
@@ -457,8 +488,8 @@ pub async fn action(State(state): State<AppState>, req: Request) -> Response {
     match result {
         Ok(done) => {
             let mut res = see_other(&done.location());
-            if let Some(cookie) = done.cookie {
-                res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
+            for cookie in &done.cookies {
+                res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(cookie).expect("ascii"));
             }
             res
         }
