@@ -208,6 +208,21 @@ async fn host_thresholds_decide_component_levels() {
 }
 
 #[tokio::test]
+async fn the_host_publishes_its_sizes_only_when_asked() {
+    let reasons = |s: Value| {
+        s["components"].as_array().unwrap().iter().map(|c| c["reason"].as_str().unwrap().to_string()).collect::<Vec<_>>().join(" | ")
+    };
+    let quiet = Server::start(&[]).await;
+    let text = reasons(status(&quiet).await);
+    let page = reqwest::get(quiet.url("/")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("% free") && text.contains("% available") && text.contains("per core"), "{text}");
+    assert!(!text.contains("GiB") && !text.contains("cores") && !page.contains("GiB"), "{text}");
+    let sized = Server::start(&["--host-show-sizes"]).await;
+    let text = reasons(status(&sized).await);
+    assert!(text.contains("GiB") && text.contains("cores)"), "{text}");
+}
+
+#[tokio::test]
 async fn the_page_carries_the_status_without_javascript_and_escapes_text() {
     let server = Server::start(&[]).await;
     let hostile = "<script>alert('x')</script> & \"quotes\"";

@@ -124,6 +124,10 @@ pub struct ServeArgs {
     pub load_degraded: f64,
     #[arg(long, env = "STATUSCAST_LOAD_OUTAGE", default_value_t = HostThresholds::default().load_outage)]
     pub load_outage: f64,
+    /// Show the host's sizes (GiB of disk and memory, cores) in its public reasons; by
+    /// default only percentages and load per core are published.
+    #[arg(long, env = "STATUSCAST_HOST_SHOW_SIZES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub host_show_sizes: bool,
 }
 
 /// Settings the running server needs after start-up.
@@ -160,6 +164,7 @@ impl ServeArgs {
             memory_outage_pct: self.memory_outage_pct,
             load_degraded: self.load_degraded,
             load_outage: self.load_outage,
+            show_sizes: self.host_show_sizes,
         };
         if t.disk_outage_pct > t.disk_degraded_pct {
             return Err(SettingsError("--disk-outage-pct must not be above --disk-degraded-pct".into()));

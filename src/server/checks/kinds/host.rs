@@ -32,6 +32,7 @@ pub struct Settings {
     pub load_outage: Option<f64>,
     pub path: Option<String>,
     pub measure: Option<HostMeasure>,
+    pub show_sizes: Option<bool>,
 }
 
 pub const FIELDS: &[&str] = &[
@@ -43,6 +44,7 @@ pub const FIELDS: &[&str] = &[
     "load_outage",
     "path",
     "measure",
+    "show_sizes",
 ];
 
 pub fn validate(s: Settings, at: &Fields) -> Result<Probe, crate::server::checks::config::ConfigError> {
@@ -54,6 +56,7 @@ pub fn validate(s: Settings, at: &Fields) -> Result<Probe, crate::server::checks
         memory_outage_pct: s.memory_outage_pct.unwrap_or(d.memory_outage_pct),
         load_degraded: s.load_degraded.unwrap_or(d.load_degraded),
         load_outage: s.load_outage.unwrap_or(d.load_outage),
+        show_sizes: s.show_sizes.unwrap_or(d.show_sizes),
     };
     if thresholds.disk_outage_pct > thresholds.disk_degraded_pct {
         return Err(at.fail("disk_outage_pct", "must not be above disk_degraded_pct"));
@@ -81,6 +84,10 @@ pub struct HostThresholds {
     pub load_degraded: f64,
     /// 1-minute load per core above this → major outage.
     pub load_outage: f64,
+    /// Whether the public reasons give sizes (GiB of disk and memory, the core count), not
+    /// only percentages and load per core. Off unless asked for: they tell anyone how big
+    /// the machine is.
+    pub show_sizes: bool,
 }
 
 impl Default for HostThresholds {
@@ -92,6 +99,7 @@ impl Default for HostThresholds {
             memory_outage_pct: 3.0,
             load_degraded: 2.0,
             load_outage: 6.0,
+            show_sizes: false,
         }
     }
 }
@@ -222,15 +230,29 @@ pub fn evaluate(s: &HostSample, t: &HostThresholds) -> Vec<ComponentStatus> {
             "host.disk",
             "Disk space",
             level_below(disk_pct, t.disk_degraded_pct, t.disk_outage_pct),
-            format!("{disk_pct:.0}% free ({} of {})", gib(s.disk_free), gib(s.disk_total)),
+            match t.show_sizes {
+                true => format!("{disk_pct:.0}% free ({} of {})", gib(s.disk_free), gib(s.disk_total)),
+                false => format!("{disk_pct:.0}% free"),
+            },
         ),
         component(
             "host.memory",
             "Memory",
             level_below(mem_pct, t.memory_degraded_pct, t.memory_outage_pct),
-            format!("{mem_pct:.0}% available ({} of {})", gib(s.mem_available), gib(s.mem_total)),
+            match t.show_sizes {
+                true => format!("{mem_pct:.0}% available ({} of {})", gib(s.mem_available), gib(s.mem_total)),
+                false => format!("{mem_pct:.0}% available"),
+            },
         ),
-        component("host.load", "CPU load", load_level, format!("load {per_core:.1} per core ({} cores)", s.cpus)),
+        component(
+            "host.load",
+            "CPU load",
+            load_level,
+            match t.show_sizes {
+                true => format!("load {per_core:.1} per core ({} cores)", s.cpus),
+                false => format!("load {per_core:.1} per core"),
+            },
+        ),
     ]
 }
 
@@ -257,9 +279,13 @@ mod tests {
     fn a_healthy_host_is_operational_with_reasons() {
         let cs = evaluate(&healthy(), &HostThresholds::default());
         assert_eq!(cs.iter().map(|c| c.level).collect::<Vec<_>>(), vec![Level::Operational; 3]);
-        assert_eq!(cs[0].reason, "50% free (50 GiB of 100 GiB)");
-        assert_eq!(cs[1].reason, "50% available (8.0 GiB of 16 GiB)");
-        assert_eq!(cs[2].reason, "load 0.2 per core (2 cores)");
+        assert_eq!(cs[0].reason, "50% free");
+        assert_eq!(cs[1].reason, "50% available");
+        assert_eq!(cs[2].reason, "load 0.2 per core");
+        let sized = evaluate(&healthy(), &HostThresholds { show_sizes: true, ..HostThresholds::default() });
+        assert_eq!(sized[0].reason, "50% free (50 GiB of 100 GiB)");
+        assert_eq!(sized[1].reason, "50% available (8.0 GiB of 16 GiB)");
+        assert_eq!(sized[2].reason, "load 0.2 per core (2 cores)");
     }
 
     #[test]
