@@ -12,7 +12,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 # The site (wasm, JS, CSS, assets) is written here by cargo-leptos (site-root in Cargo.toml).
 SITE_ROOT := $(CURDIR)/target/site
 
-.PHONY: run test setup tools npm chromium postgres build lint unit e2e bench clean
+.PHONY: run test setup tools npm chromium postgres build lint unit e2e bench bench-attack clean
 
 # --split: the admin area's islands are lazy, in chunks of their own that public pages never load.
 run: setup
@@ -78,6 +78,11 @@ e2e:
 # writes bench/RESULTS.md. Takes a few minutes. BENCH_SIZES="1000 10000 19000" by default.
 bench: setup chromium build
 	CARGO_TARGET_DIR=$(TARGET_DIR) bench/run.sh
+
+# The hardening figures (findings 1-4 of the attack review) against the release build;
+# bench/attack.sh OTHER_BINARY LABEL runs the same against another build, for before/after.
+bench-attack: setup build
+	bench/attack.sh $(TARGET_DIR)/release/statuscast current
 
 clean:
 	cargo clean
