@@ -210,7 +210,13 @@ async fn host_thresholds_decide_component_levels() {
 #[tokio::test]
 async fn the_host_publishes_its_sizes_only_when_asked() {
     let reasons = |s: Value| {
-        s["components"].as_array().unwrap().iter().map(|c| c["reason"].as_str().unwrap().to_string()).collect::<Vec<_>>().join(" | ")
+        s["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["reason"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join(" | ")
     };
     let quiet = Server::start(&[]).await;
     let text = reasons(status(&quiet).await);
