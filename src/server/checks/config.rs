@@ -27,9 +27,34 @@ impl<'de> Deserialize<'de> for Dur {
 #[serde(deny_unknown_fields)]
 pub struct File {
     #[serde(default)]
+    pub page: Option<toml::Spanned<PageConfig>>,
+    #[serde(default)]
     pub checks: Option<ChecksSettings>,
     #[serde(default, rename = "component")]
     pub components: Vec<toml::Spanned<ComponentConfig>>,
+}
+
+/// `[page]`: what the status page is called and where it is published (for the
+/// Statuspage-compatible API, feeds and the embed widget).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageConfig {
+    pub name: Option<String>,
+    pub url: Option<String>,
+}
+
+/// The page's name and public address, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub name: String,
+    /// `https://status.example.com`, no trailing slash; None: not configured.
+    pub url: Option<String>,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page { name: "Status".into(), url: None }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,6 +209,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
+    pub page: Page,
     /// Most checks running at once.
     pub concurrency: usize,
     pub components: Vec<ComponentSpec>,
@@ -214,6 +240,7 @@ pub fn embedded_default(interval: Duration, thresholds: &crate::server::checks::
         }],
     };
     Config {
+        page: Page::default(),
         concurrency: 4,
         components: vec![
             component("host.disk", "Disk space", HostMeasure::Disk),
@@ -240,8 +267,31 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     if concurrency == 0 {
         return Err(at(None, "checks.concurrency".into(), "must be at least 1".into()));
     }
+    let page = match &parsed.page {
+        None => Page::default(),
+        Some(spanned) => {
+            let span = spanned.span();
+            let p = spanned.get_ref();
+            let name = p.name.as_deref().map(str::trim).unwrap_or("Status").to_string();
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+                return Err(at(Some(span), "page.name".into(), "must be 1 to 100 characters, no control characters".into()));
+            }
+            let url = match p.url.as_deref().map(|u| u.trim().trim_end_matches('/')) {
+                None => None,
+                Some(u)
+                    if (u.starts_with("https://") || u.starts_with("http://"))
+                        && u.len() > 8
+                        && !u.contains(char::is_whitespace) =>
+                {
+                    Some(u.to_string())
+                }
+                Some(u) => return Err(at(Some(span), "page.url".into(), format!("{u:?} is not an http:// or https:// address"))),
+            };
+            Page { name, url }
+        }
+    };
     let components = validate(parsed, &|span, field, message| at(Some(span), field, message))?;
-    Ok(Config { concurrency, components })
+    Ok(Config { page, concurrency, components })
 }
 
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -488,6 +538,18 @@ token = "0123456789abcdef-backup"
         let ids: Vec<&str> = c.components.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["host.disk", "host.memory", "host.load"]);
         assert!(matches!(c.components[0].checks[0].probe, Probe::Host { measure: HostMeasure::Disk, .. }));
+    }
+
+    #[test]
+    fn the_page_table_names_the_page_and_its_address() {
+        let c =
+            parse("statuscast.toml", &format!("[page]\nname = \" Acme \"\nurl = \"https://status.acme.test/\"\n{GOOD}")).unwrap();
+        assert_eq!(c.page, Page { name: "Acme".into(), url: Some("https://status.acme.test".into()) });
+        assert_eq!(parse("statuscast.toml", GOOD).unwrap().page, Page::default());
+        let e = err(&format!("[page]\nurl = \"status.acme.test\"\n{GOOD}"));
+        assert!(e.starts_with("statuscast.toml:1:") && e.contains("page.url") && e.contains("\"status.acme.test\""), "{e}");
+        assert!(err(&format!("[page]\nname = \"\"\n{GOOD}")).contains("page.name"));
+        assert!(err(&format!("[page]\ntitle = \"x\"\n{GOOD}")).contains("unknown field `title`"));
     }
 
     #[test]

@@ -63,6 +63,11 @@ impl Checks {
         checks
     }
 
+    /// The page's name and address, from the configuration in force.
+    pub fn page(&self) -> crate::server::checks::config::Page {
+        self.running.read().unwrap().0.page.clone()
+    }
+
     pub fn runner(&self) -> Arc<Runner> {
         self.running.read().unwrap().1.clone()
     }

@@ -1,6 +1,7 @@
 //! HTTP: every route and who may use it, in one place ([`router`]).
 //!
-//! - Public: pages (`/`, `/history`, `/admin`'s login form), `GET` JSON, `/metrics`,
+//! - Public: pages (`/`, `/history`, `/admin`'s login form), `GET` JSON (ours under
+//!   `/api/v1/`, Statuspage's documents under `/api/v2/`, see [`statuspage`]), `/metrics`,
 //!   `/healthz`, the site's assets, and `/connect_to_sse` (served by [`crate::server::stream`]).
 //! - Operators with the Bearer token: the JSON API's writes ([`auth::Operator`]).
 //! - Operators with a session: the admin area's actions ([`admin`]), every one behind
@@ -16,6 +17,7 @@ pub mod client;
 pub mod error;
 pub mod headers;
 pub mod pages;
+pub mod statuspage;
 pub mod uptime;
 
 use crate::server::stream::sse;
@@ -29,6 +31,28 @@ use tower_http::compression::CompressionLayer;
 /// A form's address reloaded or bookmarked (a GET): back to the dashboard.
 async fn to_dashboard() -> axum::response::Response {
     admin::see_other("/admin")
+}
+
+/// Every public read of the JSON APIs may be read from any origin (no credentials are ever
+/// involved) and cached briefly by a CDN in front; the snapshot documents carry an `ETag`.
+async fn public_read(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, Method};
+    let read = req.method() == Method::GET || req.method() == Method::HEAD;
+    let mut res = next.run(req).await;
+    if read {
+        let h = res.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("etag"));
+        if !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=5, must-revalidate"));
+        }
+    }
+    res
+}
+
+/// Any other path under `/api/`: a JSON 404, never the HTML page.
+async fn api_not_found(uri: axum::http::Uri) -> error::ApiError {
+    error::ApiError::new(axum::http::StatusCode::NOT_FOUND, format!("no such endpoint: {}", uri.path()))
 }
 
 /// The largest JSON body the operator API takes (an incident's 5,000-character message fits
@@ -53,6 +77,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/maintenance", get(api::list_maintenance))
         .route("/api/v1/incidents", get(api::list_incidents))
         .route("/api/v1/incidents/{id}", get(api::get_incident))
+        .route("/api/v2/summary.json", get(statuspage::summary))
+        .route("/api/v2/status.json", get(statuspage::status_json))
+        .route("/api/v2/components.json", get(statuspage::components_json))
+        .route("/api/v2/incidents.json", get(statuspage::incidents))
+        .route("/api/v2/incidents/unresolved.json", get(statuspage::unresolved))
+        .route("/api/v2/scheduled-maintenances.json", get(statuspage::maintenances))
+        .route("/api/v2/scheduled-maintenances/upcoming.json", get(statuspage::upcoming))
+        .route("/api/v2/scheduled-maintenances/active.json", get(statuspage::active))
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .route_layer(axum::middleware::from_fn(public_read))
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::ready))
