@@ -291,3 +291,49 @@ async fn documents_carry_the_version_as_etag_and_unknown_api_paths_are_json_404s
         assert!(body["error"].as_str().unwrap().contains(path), "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_feed_reader_finds_each_incident_with_its_updates_in_both_feeds() {
+    let server = Server::start(&[]).await;
+    let page = reqwest::get(server.url("/")).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains(r#"type="application/atom+xml""#) && page.contains(r#"href="/history.rss""#),
+        "linked from the page head"
+    );
+    let (_, first) = post_json(
+        &server,
+        "/api/v1/incidents",
+        json!({ "title": "Checkout <b>errors</b> & co", "impact": "major", "components": [], "message": "Looking <script>alert(1)</script>" }),
+    )
+    .await;
+    let id = first["id"].as_i64().unwrap();
+    post_json(&server, &format!("/api/v1/incidents/{id}/updates"), json!({ "status": "resolved", "message": "Fixed." })).await;
+    post_json(
+        &server,
+        "/api/v1/incidents",
+        json!({ "title": "Search slow", "impact": "minor", "components": [], "message": "Investigating." }),
+    )
+    .await;
+    for (path, content_type) in [("/history.atom", "application/atom+xml"), ("/history.rss", "application/rss+xml")] {
+        let res = reqwest::get(server.url(path)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with(content_type), "{path}");
+        let body = res.bytes().await.unwrap();
+        let feed = feed_rs::parser::parse(&body[..]).unwrap_or_else(|e| panic!("{path} parses: {e}"));
+        let titles: Vec<String> = feed.entries.iter().map(|e| e.title.as_ref().unwrap().content.clone()).collect();
+        assert_eq!(titles, ["Search slow", "Checkout <b>errors</b> & co"], "{path}: newest first, titles as typed");
+        let checkout = &feed.entries[1];
+        let html = checkout
+            .content
+            .as_ref()
+            .and_then(|c| c.body.clone())
+            .or_else(|| checkout.summary.as_ref().map(|s| s.content.clone()))
+            .unwrap();
+        assert!(html.contains("Fixed.") && html.contains("Resolved"), "{path}: the timeline: {html}");
+        assert!(
+            html.contains("Looking &lt;script&gt;") && !html.contains("<script>"),
+            "{path}: operator text stays text: {html}"
+        );
+        assert!(checkout.links.iter().any(|l| l.href.ends_with(&format!("/history#incident-{id}"))), "{path}");
+    }
+}

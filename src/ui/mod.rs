@@ -60,6 +60,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <title>{title.unwrap_or_else(|| "statuscast".into())}</title>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="alternate" type="application/atom+xml" title="Status history (Atom)" href="/history.atom"/>
+                <link rel="alternate" type="application/rss+xml" title="Status history (RSS)" href="/history.rss"/>
                 <link id="leptos" rel="stylesheet" href="/pkg/statuscast.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>

@@ -15,6 +15,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod feeds;
 pub mod headers;
 pub mod pages;
 pub mod statuspage;
@@ -87,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/scheduled-maintenances/active.json", get(statuspage::active))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route_layer(axum::middleware::from_fn(public_read))
+        .route("/history.atom", get(feeds::atom))
+        .route("/history.rss", get(feeds::rss))
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::ready))
