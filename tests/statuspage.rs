@@ -337,3 +337,43 @@ async fn a_feed_reader_finds_each_incident_with_its_updates_in_both_feeds() {
         assert!(checkout.links.iter().any(|l| l.href.ends_with(&format!("/history#incident-{id}"))), "{path}");
     }
 }
+
+#[tokio::test]
+async fn badges_show_levels_and_uptime_and_refuse_what_they_do_not_know() {
+    let server = Server::start(&[]).await;
+    let svg = |path: &'static str| {
+        let url = server.url(path);
+        async move {
+            let res = reqwest::get(url).await.unwrap();
+            let status = res.status();
+            let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+            (status, content_type, res.text().await.unwrap())
+        }
+    };
+    let (code, content_type, body) = svg("/badge.svg").await;
+    assert_eq!((code, content_type.as_deref()), (StatusCode::OK, Some("image/svg+xml; charset=utf-8")));
+    assert!(body.contains(">status</text>") && body.contains(">Operational</text>") && body.contains("#4c1"), "{body}");
+    server.set_override("major_outage", "down").await;
+    let (_, _, body) = svg("/badge.svg?label=api%20%3Cstatus%3E&style=flat-square").await;
+    assert!(
+        body.contains(">api &lt;status&gt;</text>") && body.contains(">Major outage</text>") && body.contains("rx=\"0\""),
+        "{body}"
+    );
+    let (_, _, body) = svg("/badge/host.disk.svg").await;
+    assert!(body.contains(">Disk space</text>"), "{body}");
+    let (_, _, body) = svg("/badge/host.disk/uptime/24h.svg").await;
+    assert!(body.contains(">uptime 24h</text>"), "{body}");
+    assert!(body.contains("%</text>") || body.contains(">no data</text>"), "{body}");
+    let shields: Value = reqwest::get(server.url("/badge/host.disk.json")).await.unwrap().json().await.unwrap();
+    assert_eq!(shields, json!({ "schemaVersion": 1, "label": "Disk space", "message": "Operational", "color": "brightgreen" }));
+    for (path, want) in [
+        ("/badge/nope.svg", StatusCode::NOT_FOUND),
+        ("/badge/host.disk/uptime/1y.svg", StatusCode::NOT_FOUND),
+        ("/badge.svg?style=3d", StatusCode::BAD_REQUEST),
+        ("/badge.svg?colour=red", StatusCode::BAD_REQUEST),
+    ] {
+        let (code, _, body) = svg(path).await;
+        assert_eq!(code, want, "{path}: {body}");
+        assert!(serde_json::from_str::<Value>(&body).is_ok(), "{path}: a JSON error: {body}");
+    }
+}

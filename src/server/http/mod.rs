@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod badges;
 pub mod client;
 pub mod error;
 pub mod feeds;
@@ -88,6 +89,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/scheduled-maintenances/active.json", get(statuspage::active))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route_layer(axum::middleware::from_fn(public_read))
+        .route("/badge.svg", get(badges::overall))
+        .route("/badge/{file}", get(badges::component))
+        .route("/badge/{component}/uptime/{window}", get(badges::uptime))
         .route("/history.atom", get(feeds::atom))
         .route("/history.rss", get(feeds::rss))
         .route("/metrics", get(api::metrics))
