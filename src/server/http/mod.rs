@@ -15,6 +15,7 @@ pub mod api;
 pub mod auth;
 pub mod badges;
 pub mod client;
+pub mod embed;
 pub mod error;
 pub mod feeds;
 pub mod headers;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/scheduled-maintenances/active.json", get(statuspage::active))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route_layer(axum::middleware::from_fn(public_read))
+        .route("/embed", get(embed::page))
         .route("/badge.svg", get(badges::overall))
         .route("/badge/{file}", get(badges::component))
         .route("/badge/{component}/uptime/{window}", get(badges::uptime))

@@ -79,9 +79,9 @@ impl Session {
 
 /// The response head of a stream, for connections served without hyper (see `conn`), with
 /// the security headers every response carries (see `http::headers`).
-pub const RESPONSE_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nx-accel-buffering: no\r\nx-content-type-options: nosniff\r\nreferrer-policy: strict-origin-when-cross-origin\r\ncontent-security-policy: default-src 'none'; frame-ancestors 'none'; base-uri 'none'\r\ntransfer-encoding: chunked\r\n\r\n";
+pub const RESPONSE_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nx-accel-buffering: no\r\naccess-control-allow-origin: *\r\nx-content-type-options: nosniff\r\nreferrer-policy: strict-origin-when-cross-origin\r\ncontent-security-policy: default-src 'none'; frame-ancestors 'none'; base-uri 'none'\r\ntransfer-encoding: chunked\r\n\r\n";
 /// The same for an HTTP/1.0 client, which knows no chunked coding: the body ends at the close.
-pub const RESPONSE_HEAD_UNTIL_CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nx-accel-buffering: no\r\nx-content-type-options: nosniff\r\nreferrer-policy: strict-origin-when-cross-origin\r\ncontent-security-policy: default-src 'none'; frame-ancestors 'none'; base-uri 'none'\r\nconnection: close\r\n\r\n";
+pub const RESPONSE_HEAD_UNTIL_CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nx-accel-buffering: no\r\naccess-control-allow-origin: *\r\nx-content-type-options: nosniff\r\nreferrer-policy: strict-origin-when-cross-origin\r\ncontent-security-policy: default-src 'none'; frame-ancestors 'none'; base-uri 'none'\r\nconnection: close\r\n\r\n";
 
 /// The axum route, for a stream requested on a connection that hyper already serves (a
 /// browser reusing a keep-alive connection it fetched the page with). Such a connection
@@ -117,6 +117,8 @@ fn event_stream_response(body: Body) -> Response {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    // Readable from any origin (the embed widget): a stream carries only the public status.
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     res
 }
 
