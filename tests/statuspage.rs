@@ -377,3 +377,25 @@ async fn badges_show_levels_and_uptime_and_refuse_what_they_do_not_know() {
         assert!(serde_json::from_str::<Value>(&body).is_ok(), "{path}: a JSON error: {body}");
     }
 }
+
+#[tokio::test]
+async fn every_operation_in_the_openapi_document_is_served() {
+    let server = Server::start(&[]).await;
+    let doc = get(&server, "/api/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let client = reqwest::Client::new();
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{component}", "host.disk").replace("{id}", "1");
+        for method in ops.as_object().unwrap().keys() {
+            let req = client.request(method.to_uppercase().parse().unwrap(), server.url(&concrete));
+            let res = req.header("content-type", "application/json").body("{}").send().await.unwrap();
+            let status = res.status();
+            let text = res.text().await.unwrap();
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(!text.contains("no such endpoint"), "{method} {path} is routed: {status} {text}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked}");
+}

@@ -19,6 +19,7 @@ pub mod embed;
 pub mod error;
 pub mod feeds;
 pub mod headers;
+pub mod openapi;
 pub mod pages;
 pub mod statuspage;
 pub mod uptime;
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/scheduled-maintenances.json", get(statuspage::maintenances))
         .route("/api/v2/scheduled-maintenances/upcoming.json", get(statuspage::upcoming))
         .route("/api/v2/scheduled-maintenances/active.json", get(statuspage::active))
+        .route("/api/openapi.json", get(openapi::serve))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route_layer(axum::middleware::from_fn(public_read))
         .route("/embed", get(embed::page))
