@@ -81,8 +81,7 @@ async fn entries(state: &AppState) -> Result<Vec<Entry>, ApiError> {
     let mut incidents = store.active_incidents().await?;
     incidents.extend(store.resolved_incidents((i64::MAX, 0), 50).await?);
     let mut list: Vec<Entry> = incidents.iter().map(|i| incident_entry(&base, i)).collect();
-    let snapshot = state.hub.current();
-    list.extend(snapshot.snapshot.maintenance.iter().map(|w| maintenance_entry(&base, w)));
+    list.extend(store.recent_maintenance(50).await?.iter().map(|w| maintenance_entry(&base, w)));
     list.sort_by_key(|e| std::cmp::Reverse(e.updated_ms));
     list.truncate(50);
     Ok(list)

@@ -137,7 +137,7 @@ pub fn document() -> Value {
             "/api/v2/components.json": { "get": statuspage("Statuspage components (groups included)", &["components"]) },
             "/api/v2/incidents.json": { "get": statuspage("The last 50 incidents", &["incidents"]) },
             "/api/v2/incidents/unresolved.json": { "get": statuspage("Unresolved incidents", &["incidents"]) },
-            "/api/v2/scheduled-maintenances.json": { "get": statuspage("Maintenance active or to come", &["scheduled_maintenances"]) },
+            "/api/v2/scheduled-maintenances.json": { "get": statuspage("The 50 most recent maintenance windows (completed too)", &["scheduled_maintenances"]) },
             "/api/v2/scheduled-maintenances/upcoming.json": { "get": statuspage("Maintenance to come", &["scheduled_maintenances"]) },
             "/api/v2/scheduled-maintenances/active.json": { "get": statuspage("Maintenance in progress", &["scheduled_maintenances"]) },
             "/api/openapi.json": { "get": read("This document", json!({ "type": "object" }), vec![], &[]) },

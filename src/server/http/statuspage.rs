@@ -285,10 +285,12 @@ pub async fn incidents(State(state): State<AppState>, headers: HeaderMap) -> Res
     Ok(axum::Json(json!({ "page": c.page(), "incidents": incidents })).into_response())
 }
 
-pub async fn maintenances(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// The 50 most recent maintenance windows (completed ones too), the latest start first.
+pub async fn maintenances(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let c = ctx(&state, &headers);
-    let body = json!({ "page": c.page(), "scheduled_maintenances": c.maintenances(|w| c.now_ms < w.ends_ms) });
-    snapshot_document(&headers, &c, body)
+    let windows = state.engine.store().recent_maintenance(50).await?;
+    let list: Vec<Value> = windows.iter().map(|w| maintenance(c.s(), &c.base, w, c.now_ms)).collect();
+    Ok(axum::Json(json!({ "page": c.page(), "scheduled_maintenances": list })).into_response())
 }
 
 pub async fn upcoming(State(state): State<AppState>, headers: HeaderMap) -> Response {

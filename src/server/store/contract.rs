@@ -229,7 +229,14 @@ async fn maintenance_windows_are_kept_until_over_or_cancelled(b: Backend) {
     assert!(store.cancel_maintenance(later.id, 3_000).await.unwrap());
     assert!(!store.cancel_maintenance(later.id, 3_000).await.unwrap(), "only once");
     assert!(!store.cancel_maintenance(999, 0).await.unwrap());
-    assert_eq!(store.current_maintenance(1_000).await.unwrap(), vec![sooner]);
+    assert_eq!(store.current_maintenance(1_000).await.unwrap(), vec![sooner.clone()]);
+    let over = store.add_maintenance(&window("Past", 500, 600), 100).await.unwrap();
+    assert_eq!(
+        store.recent_maintenance(10).await.unwrap(),
+        vec![sooner.clone(), over.clone()],
+        "latest start first, none cancelled"
+    );
+    assert_eq!(store.recent_maintenance(1).await.unwrap(), vec![sooner]);
 }
 
 async fn sessions_survive_a_reopen_until_they_expire_or_end(b: Backend) {

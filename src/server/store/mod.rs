@@ -206,6 +206,8 @@ pub trait Store: Send + Sync {
     async fn add_maintenance(&self, new: &NewMaintenance, now_ms: i64) -> Result<MaintenanceWindow, StoreError>;
     /// Not cancelled and not over at `now_ms`, soonest first.
     async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, StoreError>;
+    /// Not cancelled (over, active or to come), the latest start first; at most `limit`.
+    async fn recent_maintenance(&self, limit: i64) -> Result<Vec<MaintenanceWindow>, StoreError>;
     /// False if there is no such window that is not over.
     async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, StoreError>;
 

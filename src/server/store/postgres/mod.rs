@@ -167,6 +167,9 @@ impl Store for PgStore {
     async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, StoreError> {
         PgStore::current_maintenance(self, now_ms).await
     }
+    async fn recent_maintenance(&self, limit: i64) -> Result<Vec<MaintenanceWindow>, StoreError> {
+        PgStore::recent_maintenance(self, limit).await
+    }
     async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
         PgStore::cancel_maintenance(self, id, now_ms).await
     }

@@ -42,6 +42,19 @@ impl SqliteStore {
         rows.into_iter().map(window_of).collect()
     }
 
+    /// The most recently started windows not cancelled (over, active or to come), at most `limit`.
+    pub async fn recent_maintenance(&self, limit: i64) -> Result<Vec<MaintenanceWindow>, StoreError> {
+        let rows: Vec<WindowColumns> = sqlx::query_as(
+            "SELECT id, title, starts_ms, ends_ms, components_json FROM maintenance
+             WHERE cancelled = 0 ORDER BY starts_ms DESC, id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::doing("reading maintenance windows"))?;
+        rows.into_iter().map(window_of).collect()
+    }
+
     /// Cancels a window that is not over; false if there is no such window.
     pub async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE maintenance SET cancelled = 1 WHERE id = ? AND cancelled = 0 AND ends_ms > ?")

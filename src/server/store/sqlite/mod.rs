@@ -202,6 +202,9 @@ impl Store for SqliteStore {
     async fn current_maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceWindow>, StoreError> {
         SqliteStore::current_maintenance(self, now_ms).await
     }
+    async fn recent_maintenance(&self, limit: i64) -> Result<Vec<MaintenanceWindow>, StoreError> {
+        SqliteStore::recent_maintenance(self, limit).await
+    }
     async fn cancel_maintenance(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
         self.still_there()?;
         SqliteStore::cancel_maintenance(self, id, now_ms).await
