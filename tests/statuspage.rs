@@ -282,8 +282,17 @@ async fn documents_carry_the_version_as_etag_and_unknown_api_paths_are_json_404s
         reqwest::Client::new().get(server.url("/api/v2/summary.json")).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(changed.status(), StatusCode::OK, "a new version, a new document");
     assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
-    // v1's public reads may be read cross-origin too.
+    // v1's public reads, badges and feeds: cross-origin, tagged, 304 when current.
     assert_eq!(reqwest::get(server.url("/api/v1/status")).await.unwrap().headers()["access-control-allow-origin"], "*");
+    for path in ["/api/v1/incidents", "/badge.svg", "/badge/host.disk.json", "/history.atom", "/api/v2/incidents.json"] {
+        let res = reqwest::get(server.url(path)).await.unwrap();
+        assert_eq!(res.headers()["access-control-allow-origin"], "*", "{path}");
+        let etag = res.headers()["etag"].to_str().unwrap().to_string();
+        let again = reqwest::Client::new().get(server.url(path)).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+    let history = reqwest::get(server.url("/api/v1/history/host.disk")).await.unwrap();
+    assert!(history.headers().get("etag").is_none(), "history changes every minute: no version tag");
     for path in ["/api/v2/nothing.json", "/api/v1/nope", "/api/x"] {
         let res = reqwest::get(server.url(path)).await.unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");

@@ -14,6 +14,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod badges;
+pub mod caching;
 pub mod client;
 pub mod embed;
 pub mod error;
@@ -35,23 +36,6 @@ use tower_http::compression::CompressionLayer;
 /// A form's address reloaded or bookmarked (a GET): back to the dashboard.
 async fn to_dashboard() -> axum::response::Response {
     admin::see_other("/admin")
-}
-
-/// Every public read of the JSON APIs may be read from any origin (no credentials are ever
-/// involved) and cached briefly by a CDN in front; the snapshot documents carry an `ETag`.
-async fn public_read(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    use axum::http::{header, HeaderValue, Method};
-    let read = req.method() == Method::GET || req.method() == Method::HEAD;
-    let mut res = next.run(req).await;
-    if read {
-        let h = res.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("etag"));
-        if !h.contains_key(header::CACHE_CONTROL) {
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=5, must-revalidate"));
-        }
-    }
-    res
 }
 
 /// Any other path under `/api/`: a JSON 404, never the HTML page.
@@ -91,13 +75,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/scheduled-maintenances/active.json", get(statuspage::active))
         .route("/api/openapi.json", get(openapi::serve))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .route_layer(axum::middleware::from_fn(public_read))
-        .route("/embed", get(embed::page))
         .route("/badge.svg", get(badges::overall))
         .route("/badge/{file}", get(badges::component))
         .route("/badge/{component}/uptime/{window}", get(badges::uptime))
         .route("/history.atom", get(feeds::atom))
         .route("/history.rss", get(feeds::rss))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), caching::public_read))
+        .route("/embed", get(embed::page))
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::ready))

@@ -14,7 +14,7 @@ use crate::server::checks::config::Page;
 use crate::server::http::error::ApiError;
 use crate::server::AppState;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
@@ -228,19 +228,6 @@ impl Ctx {
     }
 }
 
-/// A document of the current snapshot: `ETag` is its version, `304` when the client has it.
-fn snapshot_document(headers: &HeaderMap, c: &Ctx, body: Value) -> Response {
-    let etag = format!("\"v2-{}\"", c.snapshot.version());
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
-        let mut res = StatusCode::NOT_MODIFIED.into_response();
-        res.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("ascii"));
-        return res;
-    }
-    let mut res = axum::Json(body).into_response();
-    res.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("ascii"));
-    res
-}
-
 pub async fn summary(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let c = ctx(&state, &headers);
     let body = json!({
@@ -250,25 +237,25 @@ pub async fn summary(State(state): State<AppState>, headers: HeaderMap) -> Respo
         "scheduled_maintenances": c.maintenances(|w| c.now_ms < w.ends_ms),
         "status": status(c.s()),
     });
-    snapshot_document(&headers, &c, body)
+    axum::Json(body).into_response()
 }
 
 pub async fn status_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let c = ctx(&state, &headers);
     let body = json!({ "page": c.page(), "status": status(c.s()) });
-    snapshot_document(&headers, &c, body)
+    axum::Json(body).into_response()
 }
 
 pub async fn components_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let c = ctx(&state, &headers);
     let body = json!({ "page": c.page(), "components": components(c.s()) });
-    snapshot_document(&headers, &c, body)
+    axum::Json(body).into_response()
 }
 
 pub async fn unresolved(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let c = ctx(&state, &headers);
     let body = json!({ "page": c.page(), "incidents": c.unresolved() });
-    snapshot_document(&headers, &c, body)
+    axum::Json(body).into_response()
 }
 
 /// The last 50 incidents: unresolved ones (newest first), then the most recently resolved.
@@ -296,13 +283,13 @@ pub async fn maintenances(State(state): State<AppState>, headers: HeaderMap) -> 
 pub async fn upcoming(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let c = ctx(&state, &headers);
     let body = json!({ "page": c.page(), "scheduled_maintenances": c.maintenances(|w| c.now_ms < w.starts_ms) });
-    snapshot_document(&headers, &c, body)
+    axum::Json(body).into_response()
 }
 
 pub async fn active(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let c = ctx(&state, &headers);
     let body = json!({ "page": c.page(), "scheduled_maintenances": c.maintenances(|w| w.active_at(c.now_ms)) });
-    snapshot_document(&headers, &c, body)
+    axum::Json(body).into_response()
 }
 
 #[cfg(test)]
