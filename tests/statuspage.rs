@@ -395,7 +395,11 @@ async fn every_operation_in_the_openapi_document_is_served() {
     let client = reqwest::Client::new();
     let mut checked = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
-        let concrete = path.replace("{component}", "host.disk").replace("{id}", "1");
+        let concrete = path
+            .replace("{component}", "host.disk")
+            .replace("{id}", "1")
+            .replace("{file}", "host.disk.svg")
+            .replace("{window}", "24h.svg");
         for method in ops.as_object().unwrap().keys() {
             let req = client.request(method.to_uppercase().parse().unwrap(), server.url(&concrete));
             let res = req.header("content-type", "application/json").body("{}").send().await.unwrap();

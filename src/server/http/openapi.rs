@@ -1,6 +1,7 @@
 //! `/api/openapi.json`: an OpenAPI 3.1 description of every endpoint under `/api/` (our own
-//! `v1`, Statuspage's `v2`), its authentication and its error shape. A test beside it checks
-//! that it names exactly the routes `http::router` registers under `/api/`, with their methods.
+//! `v1`, Statuspage's `v2`), the badges, the feeds and the widget, with authentication and
+//! error shapes. A test beside it checks that it names exactly the routes `http::router`
+//! registers for them, with their methods.
 
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
@@ -64,6 +65,27 @@ fn statuspage(summary: &str, keys: &[&str]) -> Value {
     }
     let schema = json!({ "type": "object", "required": ["page"], "properties": properties });
     read(summary, schema, vec![], &[])
+}
+
+/// A public read that is not JSON (badges, feeds, the widget).
+fn file(summary: &str, content_type: &str, params: Vec<Value>) -> Value {
+    json!({
+        "summary": summary,
+        "security": [],
+        "parameters": params,
+        "responses": {
+            "200": { "description": "OK", "content": { content_type: { "schema": { "type": "string" } } } },
+            "400": error_response("a bad query (badges: label=…, style=flat|flat-square only)"),
+            "404": error_response("no such component or window"),
+        }
+    })
+}
+
+fn badge_params(first: Option<Value>) -> Vec<Value> {
+    let mut p: Vec<Value> = first.into_iter().collect();
+    p.push(param("label", "query", "the left-hand text (at most 64 characters)", json!({ "type": "string", "maxLength": 64 })));
+    p.push(param("style", "query", "flat (default) or flat-square", json!({ "enum": ["flat", "flat-square"] })));
+    p
 }
 
 pub fn document() -> Value {
@@ -141,6 +163,25 @@ pub fn document() -> Value {
             "/api/v2/scheduled-maintenances/upcoming.json": { "get": statuspage("Maintenance to come", &["scheduled_maintenances"]) },
             "/api/v2/scheduled-maintenances/active.json": { "get": statuspage("Maintenance in progress", &["scheduled_maintenances"]) },
             "/api/openapi.json": { "get": read("This document", json!({ "type": "object" }), vec![], &[]) },
+            "/badge.svg": { "get": file("The overall level as a badge", "image/svg+xml", badge_params(None)) },
+            "/badge/{file}": { "get": file(
+                "A component's level: <component>.svg, a badge, or <component>.json, shields.io's endpoint JSON (schemaVersion, label, message, color)",
+                "image/svg+xml",
+                badge_params(Some(param("file", "path", "<component id>.svg or <component id>.json", json!({ "type": "string" })))),
+            ) },
+            "/badge/{component}/uptime/{window}": { "get": file(
+                "A component's uptime over 24h, 7d, 30d or 90d as a badge",
+                "image/svg+xml",
+                {
+                    let mut p = badge_params(Some(component.clone()));
+                    p.push(param("window", "path", "24h.svg, 7d.svg, 30d.svg or 90d.svg", json!({ "enum": ["24h.svg", "7d.svg", "30d.svg", "90d.svg"] })));
+                    p
+                },
+            ) },
+            "/history.atom": { "get": file("Incidents and maintenance, newest first (Atom)", "application/atom+xml", vec![]) },
+            "/history.rss": { "get": file("Incidents and maintenance, newest first (RSS 2.0)", "application/rss+xml", vec![]) },
+            "/embed": { "get": file("The live widget as a page for an iframe (any site may frame it)", "text/html", vec![]) },
+            "/embed.js": { "get": file("The live widget's script (a static file)", "text/javascript", vec![]) },
         },
         "components": {
             "securitySchemes": {
@@ -226,7 +267,8 @@ mod tests {
     fn routed() -> BTreeSet<(String, String)> {
         let source = include_str!("mod.rs");
         let mut out = BTreeSet::new();
-        for line in source.lines().map(str::trim).filter(|l| l.contains(".route(\"/api/")) {
+        let documented_kinds = [".route(\"/api/", ".route(\"/badge", ".route(\"/history.", ".route(\"/embed"];
+        for line in source.lines().map(str::trim).filter(|l| documented_kinds.iter().any(|k| l.contains(k))) {
             let path = line.split('"').nth(1).unwrap().to_string();
             if path.contains('*') {
                 continue; // the JSON 404 for everything else
@@ -253,6 +295,7 @@ mod tests {
             .as_object()
             .unwrap()
             .iter()
+            .filter(|(path, _)| path.as_str() != "/embed.js") // a static file, not a route
             .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (path.clone(), m.clone())))
             .collect();
         let routed = routed();
