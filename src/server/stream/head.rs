@@ -148,7 +148,10 @@ mod tests {
 
     #[test]
     fn what_cannot_be_served_is_refused_on_the_lean_path() {
-        assert_eq!(classify("GET /connect_to_sse HTTP/1.1\r\nExpect: something\r\n\r\n"), FirstRequest::Refuse(EXPECTATION_FAILED));
+        assert_eq!(
+            classify("GET /connect_to_sse HTTP/1.1\r\nExpect: something\r\n\r\n"),
+            FirstRequest::Refuse(EXPECTATION_FAILED)
+        );
         assert_eq!(first_request(b"GET / HTTP/1.1\r\nCookie: aaaa", false), FirstRequest::Refuse(TOO_LARGE));
         for response in [TOO_LARGE, EXPECTATION_FAILED] {
             let text = std::str::from_utf8(response).unwrap();
