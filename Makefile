@@ -7,18 +7,28 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 CARGO_LEPTOS_VERSION := 0.3.10
+CARGO_FUZZ_VERSION := 0.13.2
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 # The site (wasm, JS, CSS, assets) is written here by cargo-leptos (site-root in Cargo.toml).
 SITE_ROOT := $(CURDIR)/target/site
 
-.PHONY: run test setup tools npm chromium postgres build lint unit e2e bench bench-attack clean
+# Fuzzing (fuzz/, a cargo-fuzz crate of its own). Its build and working corpus live beside
+# CARGO_TARGET_DIR when that is set (outside the clone, where CI caches it), else in fuzz/.
+FUZZ_TARGETS := head sse_event config json forms
+FUZZ_DIR := $(or $(FUZZ_TARGET_DIR),$(if $(CARGO_TARGET_DIR),$(abspath $(CARGO_TARGET_DIR)/..)/fuzz-target,$(CURDIR)/fuzz/target))
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_SECONDS ?= 600
+# Stable Rust (RUSTC_BOOTSTRAP=1 lets it take cargo-fuzz's flags), no sanitizer (see fuzz/run.sh).
+FUZZ_BUILD := RUSTC_BOOTSTRAP=1 cargo fuzz build --sanitizer none --target-dir $(FUZZ_DIR)
+
+.PHONY: run test setup tools npm chromium postgres build lint unit e2e bench bench-attack clean fuzz-tools fuzz-build fuzz-smoke fuzz
 
 # --split: the admin area's islands are lazy, in chunks of their own that public pages never load.
 run: setup
 	cargo leptos serve --release --split
 
-test: setup chromium postgres lint unit build e2e
+test: setup chromium postgres lint unit fuzz-smoke build e2e
 
 setup: tools npm
 
@@ -58,12 +68,33 @@ postgres:
 # Formatting, and clippy with warnings as errors for the server and the browser builds.
 lint:
 	cargo fmt --check
+	cargo fmt --check --manifest-path fuzz/Cargo.toml
 	cargo clippy --features ssr --tests --examples -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
 # Unit tests (beside the code) and integration tests (tests/: a real server on an ephemeral port).
 unit:
 	cargo test --features ssr
+
+# cargo-fuzz, and the C++ compiler libFuzzer is built with (Debian's g++ where there is none).
+fuzz-tools:
+	@command -v c++ >/dev/null || { echo "installing g++ (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null; }
+	@if [ "$$(cargo fuzz --version 2>/dev/null | awk '{print $$2}')" != "$(CARGO_FUZZ_VERSION)" ]; then \
+	  echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION)"; \
+	  cargo install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION); fi
+
+fuzz-build: fuzz-tools
+	cd fuzz && $(FUZZ_BUILD)
+
+# Each fuzz target for a bounded time (fuzz/run.sh): FUZZ_SMOKE_SECONDS in `make test`,
+# FUZZ_SECONDS in `make fuzz`. A crash or a failed property fails the step and prints the path
+# of the input that did it.
+fuzz-smoke: fuzz-build
+	@FUZZ_DIR=$(FUZZ_DIR) fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	@FUZZ_DIR=$(FUZZ_DIR) fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Release build of the server and the hydrate bundle.
 build: setup

@@ -108,7 +108,7 @@ async fn rejected_requests_say_why_and_change_nothing() {
             json,
             r#"{"level":"major_outage","message":"   "}"#.into(),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "must not be empty",
+            "message: is required",
         ),
         (
             Some(&bearer),

@@ -1,10 +1,10 @@
 //! The domain model shared by the server and the browser: levels, components, incidents,
 //! maintenance and the versioned [`Snapshot`] that every view (SSR, SSE, JSON) shows.
 
-#[cfg(any(feature = "hydrate", test))]
+#[cfg(any(feature = "hydrate", feature = "browser-json", test))]
 mod decode;
 mod incident;
-#[cfg(any(feature = "hydrate", test))]
+#[cfg(any(feature = "hydrate", feature = "browser-json", test))]
 pub mod json;
 mod level;
 mod snapshot;

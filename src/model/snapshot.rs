@@ -113,7 +113,7 @@ pub struct StatusView {
 }
 
 /// The browser reads snapshots without serde (see [`super::decode`]).
-#[cfg(any(feature = "hydrate", test))]
+#[cfg(any(feature = "hydrate", feature = "browser-json", test))]
 impl Snapshot {
     /// A snapshot from the JSON the server writes (an SSE event's data); `None` if it is not one.
     pub fn from_json(text: &str) -> Option<Snapshot> {
@@ -121,7 +121,7 @@ impl Snapshot {
     }
 }
 
-#[cfg(any(feature = "hydrate", test))]
+#[cfg(any(feature = "hydrate", feature = "browser-json", test))]
 impl StatusView {
     /// A status view from the JSON the server writes into the page; `None` if it is not one.
     pub fn from_json(text: &str) -> Option<StatusView> {

@@ -16,37 +16,55 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
 }
 
-/// `2026-11-28T22:00:00Z` (or with `.fff` and a `+hh:mm` offset) as Unix milliseconds.
+/// `2026-11-28T22:00:00Z` (or with `.fff` and a `+hh:mm` offset) as Unix milliseconds: an
+/// RFC 3339 date-time (a space may stand for the `T`) with a date that exists; `None` for
+/// anything else (never a panic, whatever the bytes).
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let b = s.as_bytes();
+    let b = s.trim().as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    // Digits only: `str::parse` would also take a sign ("+1").
+    let n = |r: std::ops::Range<usize>| b[r].iter().try_fold(0, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')));
     let (y, mo, d, h, mi, se) = (n(0..4)?, n(5..7)?, n(8..10)?, n(11..13)?, n(14..16)?, n(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
-    let mut rest = &s[19..];
+    let mut rest = &b[19..];
     let mut ms = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.chars().take_while(char::is_ascii_digit).count();
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let digits = frac.iter().take_while(|c| c.is_ascii_digit()).count();
         if digits == 0 {
             return None;
         }
-        ms = format!("{:0<3}", &frac[..digits.min(3)]).parse::<i64>().ok()?;
+        ms = frac[..digits.min(3)].iter().fold(0, |n, &c| n * 10 + i64::from(c - b'0')) * [100, 10, 1][digits.min(3) - 1];
         rest = &frac[digits..];
     }
     let offset_min = match rest {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o[1..3].parse::<i64>().ok()? * 60 + o[4..6].parse::<i64>().ok()?)
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (oh, om) = (n(b.len() - 5..b.len() - 3)?, n(b.len() - 2..b.len())?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            if *sign == b'-' {
+                -(oh * 60 + om)
+            } else {
+                oh * 60 + om
+            }
         }
         _ => return None,
     };
     Some(((days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se) - offset_min * 60) * 1000 + ms)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Unix milliseconds as `2026-11-28T22:00:00Z`.
@@ -75,5 +93,34 @@ mod tests {
         for bad in ["tomorrow", "2026-13-01T00:00:00Z", "2026-11-28 22:00", "2026-11-28T22:00:00", "2026-11-28T25:00:00Z"] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn rfc3339_is_read_strictly_and_never_panics() {
+        // Found by the fuzz target `forms`: an offset with a multi-byte character in it
+        // panicked (slicing inside a character), signs were read as digits ("22:-0", "+1"),
+        // and dates that do not exist were moved on (February 31 was March 3).
+        assert_eq!(parse_rfc3339("2026-11-28T22:00:00+\u{e9}\u{e9}1"), None);
+        assert_eq!(parse_rfc3339("2026-11-28T22:00:00+1\u{e9}12"), None);
+        for bad in [
+            "1013-12-01T22:-0:00Z",
+            "2026-11-28T+1:00:00Z",
+            "+026-11-28T22:00:00Z",
+            "2026-02-31T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-11-28T22:00:00+24:00",
+            "2026-11-28T22:00:00+01:60",
+            "2026-11-28T22:00:00+-1:00",
+            "2026-11-28T22:00:00.Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+        assert_eq!(parse_rfc3339("2028-02-29T00:00:00Z"), Some(days_from_civil(2028, 2, 29) * 86_400_000));
+        assert_eq!(parse_rfc3339("2000-02-29t00:00:00z"), Some(days_from_civil(2000, 2, 29) * 86_400_000));
+        assert_eq!(parse_rfc3339("1970-01-01 00:00:00.5Z"), Some(500));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00.05Z"), Some(50));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00.0129Z"), Some(12));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00-23:59"), Some((23 * 60 + 59) * 60_000));
     }
 }

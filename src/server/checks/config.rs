@@ -533,6 +533,27 @@ token = "0123456789abcdef-backup"
     }
 
     #[test]
+    fn host_thresholds_are_numbers_in_range() {
+        // Found while writing the fuzz target `config` (its properties refuse it; the fuzzer
+        // had not reached it yet): `nan` was taken as a threshold, and compares false with
+        // everything, so the check never left operational.
+        let host =
+            |line: &str| format!("[[component]]\nid = \"h\"\nname = \"H\"\n[[component.check]]\nkind = \"host\"\n{line}\n");
+        for (line, field) in [
+            ("disk_degraded_pct = nan", "disk_degraded_pct"),
+            ("disk_outage_pct = -1", "disk_outage_pct"),
+            ("memory_degraded_pct = 101", "memory_degraded_pct"),
+            ("memory_outage_pct = -nan", "memory_outage_pct"),
+            ("load_degraded = -0.5", "load_degraded"),
+            ("load_outage = inf", "load_outage"),
+        ] {
+            let e = parse("statuscast.toml", &host(line)).unwrap_err();
+            assert_eq!(e.field, format!("component[0].check[0].{field}"), "{line}: {e}");
+        }
+        assert!(parse("statuscast.toml", &host("disk_degraded_pct = 100\ndisk_outage_pct = 0\nload_outage = 64")).is_ok());
+    }
+
+    #[test]
     fn the_embedded_default_watches_the_host_as_three_components() {
         let c = embedded_default(Duration::from_secs(10), &crate::server::checks::kinds::host::HostThresholds::default());
         let ids: Vec<&str> = c.components.iter().map(|c| c.id.as_str()).collect();

@@ -96,7 +96,7 @@ fn title(field: &'static str, v: &str) -> Result<String, FieldError> {
 }
 
 /// A message: trimmed, 1 to 5,000 characters; line breaks and tabs allowed, other control
-/// characters not.
+/// characters not. Every line break (CRLF, or a CR alone) is kept as `\n`.
 pub fn message(field: &'static str, v: &str, max: usize) -> Result<String, FieldError> {
     let t = v.trim();
     let n = t.chars().count();
@@ -109,7 +109,7 @@ pub fn message(field: &'static str, v: &str, max: usize) -> Result<String, Field
     if let Some(c) = t.chars().find(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi_control(*c)) {
         return Err(invalid(field, format!("contains the control character U+{:04X}", c as u32)));
     }
-    Ok(t.replace("\r\n", "\n"))
+    Ok(t.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 /// Known component ids, without repeats, in the order given.
@@ -260,6 +260,15 @@ mod tests {
         assert_eq!((n.impact, n.status), (Impact::Major, IncidentStatus::Investigating));
         assert_eq!(n.components, ["api"]);
         assert_eq!(n.message, "Looking into it.\nMore soon.");
+    }
+
+    #[test]
+    fn every_line_break_is_kept_as_lf() {
+        // Found by the fuzz target `forms`: a CR alone was kept, so "a\r\r\nb" became
+        // "a\r\nb" and validating that again changed it once more.
+        assert_eq!(message("message", "a\r\r\nb\rc\n\nd", 100).unwrap(), "a\n\nb\nc\n\nd");
+        let once = message("message", "a\r\r\nb", 100).unwrap();
+        assert_eq!(message("message", &once, 100).unwrap(), once);
     }
 
     #[test]

@@ -77,7 +77,7 @@ struct OverrideRequest {
     message: String,
 }
 
-/// Checks an override request; returns the level and the trimmed message.
+/// Checks an override request; returns the level and the message as validated.
 pub fn validate_override(headers: &HeaderMap, body: &[u8]) -> Result<(Level, String), ApiError> {
     require_json(headers)?;
     let req: OverrideRequest =
@@ -86,25 +86,10 @@ pub fn validate_override(headers: &HeaderMap, body: &[u8]) -> Result<(Level, Str
         .level
         .parse()
         .map_err(|e: crate::model::UnknownLevel| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "level", e.to_string()))?;
-    let message = req.message.trim().to_string();
-    if message.is_empty() {
-        return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "message", "message must not be empty"));
-    }
-    let chars = message.chars().count();
-    if chars > MAX_MESSAGE_CHARS {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "message",
-            format!("message is {chars} characters; at most {MAX_MESSAGE_CHARS} are allowed"),
-        ));
-    }
-    if let Some(c) = message.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "message",
-            format!("message contains the control character U+{:04X}", c as u32),
-        ));
-    }
+    // The rules of every operator message (trimmed, a length, no control or bidirectional
+    // control characters, line breaks as `\n`), with the override's own length.
+    let message = operator::message("message", &req.message, MAX_MESSAGE_CHARS)
+        .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, e.field, e.to_string()))?;
     Ok((level, message))
 }
 
@@ -460,5 +445,17 @@ mod tests {
         assert_eq!(f, Some("message"));
         assert!(m.contains("501 characters"), "{m}");
         assert!(rejected(&h, r#"{"level":"operational","message":"a\u0000b"}"#).1.contains("U+0000"));
+    }
+
+    #[test]
+    fn the_override_message_follows_every_operator_message_rule() {
+        // Found by the fuzz target `forms`: the override checked its message by rules of its
+        // own, keeping CRLF and CR line breaks and letting bidirectional controls through.
+        let (_, m) = validate_override(&json_headers(), br#"{"level":"operational","message":"a\r\nb\rc"}"#)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(m, "a\nb\nc");
+        let (s, m, f) = rejected(&json_headers(), r#"{"level":"operational","message":"Fixed \u202edetcapmi ton"}"#);
+        assert_eq!((s, f), (StatusCode::UNPROCESSABLE_ENTITY, Some("message")));
+        assert!(m.contains("U+202E"), "{m}");
     }
 }

@@ -44,9 +44,10 @@ fn split_lines(data: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// `retry: N` with N drawn from `base ..= base + jitter` milliseconds.
+/// `retry: N` with N drawn from `base ..= base + jitter` milliseconds (at most `u64::MAX`:
+/// the settings do not bound either).
 pub fn retry_field(base_ms: u64, jitter_ms: u64) -> String {
-    let ms = base_ms + if jitter_ms > 0 { fastrand::u64(0..=jitter_ms) } else { 0 };
+    let ms = base_ms.saturating_add(if jitter_ms > 0 { fastrand::u64(0..=jitter_ms) } else { 0 });
     format!("retry: {ms}\n\n")
 }
 
@@ -86,5 +87,13 @@ mod tests {
         }
         assert!(seen.len() > 50, "retries are spread, got {} distinct", seen.len());
         assert_eq!(retry_field(1500, 0), "retry: 1500\n\n");
+    }
+
+    #[test]
+    fn retry_saturates_instead_of_overflowing() {
+        // Found by the fuzz target `sse_event`: base + jitter past u64::MAX panicked (debug)
+        // or wrapped to a tiny delay (release).
+        assert_eq!(retry_field(u64::MAX, u64::MAX), format!("retry: {}\n\n", u64::MAX));
+        assert_eq!(retry_field(u64::MAX - 1, 0), format!("retry: {}\n\n", u64::MAX - 1));
     }
 }

@@ -53,7 +53,7 @@ impl Session {
         // Shed load (or refuse during shutdown) the way browsers understand: 200 with a
         // longer retry, then close. Any other status would make them stop reconnecting.
         if hub.is_shut_down() || hub.open_streams() >= settings.max_streams {
-            let retry = retry_field(settings.sse_retry_ms * 5, settings.sse_retry_jitter_ms * 5);
+            let retry = retry_field(settings.sse_retry_ms.saturating_mul(5), settings.sse_retry_jitter_ms.saturating_mul(5));
             return Session::Shed(Bytes::from(retry));
         }
         let retry = retry_field(settings.sse_retry_ms, settings.sse_retry_jitter_ms);

@@ -49,13 +49,23 @@ pub const FIELDS: &[&str] = &[
 
 pub fn validate(s: Settings, at: &Fields) -> Result<Probe, crate::server::checks::config::ConfigError> {
     let d = HostThresholds::default();
+    // TOML has nan and inf: a threshold that is NaN compares false with everything, so the
+    // check would never leave operational.
+    let pct = |field: &str, v: Option<f64>, default: f64| match v.unwrap_or(default) {
+        v if (0.0..=100.0).contains(&v) => Ok(v),
+        v => Err(at.fail(field, format!("{v} is not a percentage from 0 to 100"))),
+    };
+    let load = |field: &str, v: Option<f64>, default: f64| match v.unwrap_or(default) {
+        v if v.is_finite() && v >= 0.0 => Ok(v),
+        v => Err(at.fail(field, format!("{v} is not a load per core (a number from 0)"))),
+    };
     let thresholds = HostThresholds {
-        disk_degraded_pct: s.disk_degraded_pct.unwrap_or(d.disk_degraded_pct),
-        disk_outage_pct: s.disk_outage_pct.unwrap_or(d.disk_outage_pct),
-        memory_degraded_pct: s.memory_degraded_pct.unwrap_or(d.memory_degraded_pct),
-        memory_outage_pct: s.memory_outage_pct.unwrap_or(d.memory_outage_pct),
-        load_degraded: s.load_degraded.unwrap_or(d.load_degraded),
-        load_outage: s.load_outage.unwrap_or(d.load_outage),
+        disk_degraded_pct: pct("disk_degraded_pct", s.disk_degraded_pct, d.disk_degraded_pct)?,
+        disk_outage_pct: pct("disk_outage_pct", s.disk_outage_pct, d.disk_outage_pct)?,
+        memory_degraded_pct: pct("memory_degraded_pct", s.memory_degraded_pct, d.memory_degraded_pct)?,
+        memory_outage_pct: pct("memory_outage_pct", s.memory_outage_pct, d.memory_outage_pct)?,
+        load_degraded: load("load_degraded", s.load_degraded, d.load_degraded)?,
+        load_outage: load("load_outage", s.load_outage, d.load_outage)?,
         show_sizes: s.show_sizes.unwrap_or(d.show_sizes),
     };
     if thresholds.disk_outage_pct > thresholds.disk_degraded_pct {
