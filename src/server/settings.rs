@@ -233,7 +233,9 @@ pub struct SettingsError(std::borrow::Cow<'static, str>);
 #[error("{0}")]
 pub struct BadDuration(String);
 
-/// `250ms`, `15s`, `2m`, `1h`, or a bare number of seconds.
+const MAX_DURATION_S: f64 = 365.0 * 86_400.0;
+
+/// `250ms`, `15s`, `2m`, `1h`, or a bare number of seconds; from 1 ms to 365 days.
 pub fn parse_duration(s: &str) -> Result<Duration, BadDuration> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
@@ -246,8 +248,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, BadDuration> {
         "h" => n * 3600.0,
         other => return Err(BadDuration(format!("unknown duration unit {other:?} in {s:?} (use ms, s, m or h)"))),
     };
-    if secs <= 0.0 {
-        return Err(BadDuration(format!("duration {s:?} must be above zero")));
+    // At least a millisecond (shorter rounds to nothing a timer can wait) and at most a year.
+    if !(0.001..=MAX_DURATION_S).contains(&secs) {
+        return Err(BadDuration(format!("duration {s:?} must be from 1ms to 365 days")));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -267,6 +270,12 @@ mod tests {
         assert!(parse_duration("5 fortnights").unwrap_err().to_string().contains("unknown duration unit"));
         assert!(parse_duration("soon").unwrap_err().to_string().contains("expected a duration"));
         assert!(parse_duration("0s").is_err());
+        // Found by fuzzing: these once panicked (too long for a Duration) or rounded to 0 ns.
+        for s in ["100000000000000000000s", "6000000000000000h", "0.0000000001s", "366d", "8761h"] {
+            assert!(parse_duration(s).is_err(), "{s}");
+        }
+        assert_eq!(parse_duration("1ms").unwrap(), Duration::from_millis(1));
+        assert_eq!(parse_duration("8760h").unwrap(), Duration::from_secs(365 * 86_400));
     }
 
     #[test]
