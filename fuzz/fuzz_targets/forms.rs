@@ -25,6 +25,7 @@ use statuscast::server::domain::operator::{
     message, validate_incident, validate_maintenance, validate_update, FieldError, IncidentInput, MaintenanceInput, UpdateInput,
     MAX_TITLE_CHARS, MAX_WINDOW_DAYS,
 };
+use statuscast::server::http::admin::{local_input_as_utc, Fields};
 use statuscast::server::http::api::{validate_override, MAX_MESSAGE_CHARS as MAX_OVERRIDE_CHARS};
 use statuscast::server::store::{NewIncident, NewMaintenance, NewUpdate};
 
@@ -36,30 +37,6 @@ fn known() -> Vec<String> {
 
 /// 2026-11-28T10:00:00Z, the clock the maintenance windows are judged against.
 const NOW_MS: i64 = 1_795_860_000_000;
-
-/// `server::http::admin::Fields` (private there), as it is.
-struct Fields(Vec<(String, String)>);
-
-impl Fields {
-    fn one(&self, name: &str) -> String {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
-    }
-
-    fn all(&self, name: &str) -> Vec<String> {
-        let listed = format!("{name}[]");
-        self.0.iter().filter(|(k, _)| *k == name || *k == listed).map(|(_, v)| v.clone()).collect()
-    }
-}
-
-/// `server::http::admin::local_input_as_utc` (private there), as it is.
-fn local_input_as_utc(v: &str) -> String {
-    let v = v.trim();
-    match v.len() {
-        16 => format!("{v}:00Z"),
-        19 if !v.ends_with('Z') => format!("{v}Z"),
-        _ => v.to_string(),
-    }
-}
 
 fn bidi(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
@@ -222,7 +199,7 @@ fn time(s: &str) {
 }
 
 fn form(body: &[u8]) {
-    let f = Fields(form_urlencoded::parse(body).into_owned().collect());
+    let f = Fields::parse(body);
     incident(&IncidentInput {
         title: f.one("title"),
         impact: f.one("impact"),

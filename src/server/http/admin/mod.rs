@@ -126,11 +126,16 @@ fn from_script(headers: &HeaderMap) -> bool {
 pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    fn one(&self, name: &str) -> String {
+    /// The fields of an `application/x-www-form-urlencoded` body.
+    pub fn parse(body: &[u8]) -> Fields {
+        Fields(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    pub fn one(&self, name: &str) -> String {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
     }
 
-    fn all(&self, name: &str) -> Vec<String> {
+    pub fn all(&self, name: &str) -> Vec<String> {
         let listed = format!("{name}[]");
         self.0.iter().filter(|(k, _)| *k == name || *k == listed).map(|(_, v)| v.clone()).collect()
     }
@@ -254,7 +259,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response();
     };
-    let fields = Fields(form_urlencoded::parse(&bytes).into_owned().collect());
+    let fields = Fields::parse(&bytes);
     let headers = &parts.headers;
     if !enabled(&state) {
         return refuse(&state, headers, Refused::new(StatusCode::FORBIDDEN, "The admin area is disabled."), None).await;
@@ -387,7 +392,7 @@ pub mod actions {
 
 /// A `datetime-local` value (`2026-12-01T22:00`, read as UTC) as RFC 3339; anything else
 /// is passed on as typed, for the validation to name.
-fn local_input_as_utc(v: &str) -> String {
+pub fn local_input_as_utc(v: &str) -> String {
     let v = v.trim();
     match v.len() {
         16 => format!("{v}:00Z"),
