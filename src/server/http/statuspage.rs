@@ -179,7 +179,7 @@ pub fn maintenance(snapshot: &Snapshot, base: &str, w: &MaintenanceWindow, now_m
         "impact": "maintenance",
         "shortlink": format!("{base}/#maintenance-{}", w.id),
         "created_at": time(w.starts_ms),
-        "updated_at": time(w.starts_ms.min(now_ms).max(w.starts_ms)),
+        "updated_at": time(w.starts_ms),
         "monitoring_at": null,
         "resolved_at": (status == "completed").then(|| time(w.ends_ms)),
         "started_at": time(w.starts_ms),
