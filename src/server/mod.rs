@@ -30,6 +30,8 @@ pub struct AppState {
     pub history: Arc<http::uptime::HistoryCache>,
     /// The connections that are not streams (see `stream::admission`).
     pub connections: Arc<stream::admission::Admission>,
+    /// Public pages rendered once per version and second (see `http::render_cache`).
+    pub pages: Arc<http::render_cache::RenderCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -134,6 +136,8 @@ pub enum ServeError {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Engine(#[from] domain::engine::EngineError),
+    #[error("--tls-cert / --tls-key: {0}")]
+    Tls(#[from] stream::tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
 }
@@ -149,6 +153,10 @@ pub fn check_config(path: &std::path::Path) -> Result<(), ServeError> {
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let settings = Arc::new(args.settings()?);
     let leptos_options = leptos_options(&args)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(stream::tls::Tls::load(cert, key)?),
+        _ => None,
+    };
     // A configuration file that exists must be valid; none means the embedded default (the
     // host). A file created later is picked up like any change.
     let config = if args.config.exists() {
@@ -175,15 +183,21 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let history = Arc::new(http::uptime::HistoryCache::default());
     history.clone().spawn(engine.clone());
     let connections = stream::admission::Admission::new(settings.max_connections);
-    let state = AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, connections };
+    let pages = Arc::new(http::render_cache::RenderCache::default());
+    let state =
+        AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, connections, pages };
     let state_for_conns = state.clone();
     let app = http::router(state);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
     let local = listener.local_addr().map_err(|source| ServeError::Listen { addr, source })?;
     let listener = stream::listener::GuardedListener::new(listener, settings.stall_timeout, settings.send_buffer);
-    println!("listening on http://{local}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some(tls) = &tls {
+        tls.spawn_reload_on_hangup();
+    }
+    println!("listening on {scheme}://{local}");
     tracing::info!(
-        "statuscast {} serving http://{local} (database: {}, operator API {})",
+        "statuscast {} serving {scheme}://{local} (database: {}, operator API {})",
         env!("CARGO_PKG_VERSION"),
         settings.database.shown(&settings.data_dir),
         if settings.admin_token.is_some() { "on" } else { "off" }
@@ -197,7 +211,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             hub.shutdown();
         }
     };
-    stream::conn::serve(listener, app, state_for_conns, stop).await;
+    stream::conn::serve(listener, tls, app, state_for_conns, stop).await;
     tracing::info!("stopped");
     Ok(())
 }

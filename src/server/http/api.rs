@@ -389,7 +389,10 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
          statuscast_history_written_total {}\n\
          # HELP statuscast_history_dropped_total Check results dropped: the oldest held past the limit, or refused by the database.\n\
          # TYPE statuscast_history_dropped_total counter\n\
-         statuscast_history_dropped_total {}\n",
+         statuscast_history_dropped_total {}\n\
+         # HELP statuscast_page_renders_total Renders of cached pages (the status page, the history's first page): one per version and second at most.\n\
+         # TYPE statuscast_page_renders_total counter\n\
+         statuscast_page_renders_total {}\n",
         state.hub.open_streams(),
         state.connections.open(),
         state.connections.evicted.load(Relaxed),
@@ -398,6 +401,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         history.pending.load(Relaxed),
         history.written.load(Relaxed),
         history.dropped.load(Relaxed),
+        state.pages.renders.load(Relaxed),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

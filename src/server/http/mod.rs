@@ -22,6 +22,7 @@ pub mod feeds;
 pub mod headers;
 pub mod openapi;
 pub mod pages;
+pub mod render_cache;
 pub mod statuspage;
 pub mod uptime;
 

@@ -2,7 +2,9 @@
 //! page's own data ([`PageData`]) prepared here first: the uptime history on the status
 //! page, the incident history, the admin area.
 
+use crate::server::http::render_cache::{page_clock, Key, RenderCache};
 use crate::server::store::StoreError;
+use crate::server::stream::hub::Published;
 use crate::server::AppState;
 use crate::ui::history::HistoryPage;
 use crate::ui::{shell, Page, PageContext, PageData};
@@ -10,12 +12,15 @@ use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
 
-/// The status a page is rendered with (the hub's latest snapshot and the server's clock),
-/// and the page's data.
+/// The status a page is rendered with (the hub's latest snapshot and the server's clock, to
+/// the second), and the page's data.
 pub fn page_context(state: &AppState, data: PageData) -> PageContext {
-    let current = state.hub.current();
-    let status =
-        crate::model::StatusView { snapshot: (*current.snapshot).clone(), server_now_ms: crate::server::clock::now_ms() };
+    page_context_at(&state.hub.current(), page_clock(crate::server::clock::now_ms()), data)
+}
+
+/// The same for a given snapshot and clock.
+fn page_context_at(current: &Published, now_ms: i64, data: PageData) -> PageContext {
+    let status = crate::model::StatusView { snapshot: (*current.snapshot).clone(), server_now_ms: now_ms };
     // The snapshot's JSON as the hub encoded it at publishing, not encoded again per view.
     let snapshot_json = std::str::from_utf8(&current.json).expect("the hub encodes JSON as UTF-8");
     let status_json = status_view_json(snapshot_json, status.server_now_ms);
@@ -29,8 +34,12 @@ fn status_view_json(snapshot_json: &str, server_now_ms: i64) -> String {
 
 /// Renders the app for `req` with `data` as the page's own part.
 pub async fn render(state: AppState, req: Request, data: PageData) -> Response {
-    let options = state.leptos_options.clone();
     let page = page_context(&state, data);
+    render_with(state, req, page).await
+}
+
+async fn render_with(state: AppState, req: Request, page: PageContext) -> Response {
+    let options = state.leptos_options.clone();
     let handler = leptos_axum::render_app_to_stream_with_context(
         move || {
             provide_context(state.clone());
@@ -55,6 +64,9 @@ pub fn protect_admin(res: &mut Response) {
 /// `GET /`, `GET /history`, `GET /admin`.
 pub async fn page(State(state): State<AppState>, req: Request) -> Response {
     let page = Page::for_path(req.uri().path());
+    if RenderCache::caches(page, req.uri().query()) {
+        return cached_page(state, req, page).await;
+    }
     let data = match page {
         Page::Status => PageData::Status(state.history.drawn()),
         Page::History => {
@@ -82,6 +94,37 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
         protect_admin(&mut res);
     }
     res
+}
+
+/// The status page or the history's first page, from the render cache (see `render_cache`).
+async fn cached_page(state: AppState, req: Request, page: Page) -> Response {
+    // Read first: an entry is never older than its key.
+    let current = state.hub.current();
+    let now = page_clock(crate::server::clock::now_ms());
+    let (history, drawing) = match page {
+        Page::Status => {
+            let (drawn, drawing) = state.history.drawing();
+            (Some(drawn), drawing)
+        }
+        _ => (None, 0),
+    };
+    let key = Key { version: current.version(), second: now.div_euclid(1000), drawing };
+    let headers = req.headers().clone();
+    let cache = state.pages.clone();
+    let entry = cache
+        .get(page, key, async move {
+            let data = match history {
+                Some(drawn) => PageData::Status(drawn),
+                None => PageData::History(incident_history(&state, None).await.unwrap_or_else(|e| {
+                    tracing::error!("incident history: {e}");
+                    HistoryPage { failed: true, ..HistoryPage::default() }
+                })),
+            };
+            let context = page_context_at(&current, now, data);
+            render_with(state, req, context).await
+        })
+        .await;
+    entry.respond(&headers)
 }
 
 #[derive(serde::Deserialize)]

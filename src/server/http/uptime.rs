@@ -31,11 +31,18 @@ const CHART_POINTS: i64 = 24 * 60 / 5;
 /// The history, drawn, shared by every page view.
 #[derive(Default)]
 pub struct HistoryCache {
-    drawn: RwLock<DrawnHistory>,
+    /// The drawing, and how many drawings came before it (pages rendered from it are cached
+    /// per drawing, see `render_cache`).
+    drawn: RwLock<(DrawnHistory, u64)>,
 }
 
 impl HistoryCache {
     pub fn drawn(&self) -> DrawnHistory {
+        self.drawn.read().expect("not poisoned").0.clone()
+    }
+
+    /// The drawing and its number.
+    pub fn drawing(&self) -> (DrawnHistory, u64) {
         self.drawn.read().expect("not poisoned").clone()
     }
 
@@ -52,7 +59,8 @@ impl HistoryCache {
         let minutes = store.history_of(&timed, Span::Minute, now - 24 * 3_600_000, CHART_STEP_MS).await?;
         let incidents = store.incidents_since(first_day(now)).await?;
         let drawn = DrawnHistory::draw(Arc::new(build(&components, &days, &minutes, &incidents, now)));
-        *self.drawn.write().expect("not poisoned") = drawn;
+        let mut held = self.drawn.write().expect("not poisoned");
+        *held = (drawn, held.1 + 1);
         Ok(())
     }
 
