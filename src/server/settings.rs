@@ -18,6 +18,15 @@ pub struct ServeArgs {
     #[arg(long, env = "STATUSCAST_ADDR")]
     pub addr: Option<SocketAddr>,
 
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key): HTTP/2 and HTTP/1.1 by
+    /// ALPN, so a browser's tabs share one connection. Both files are read again on SIGHUP.
+    #[arg(long, env = "STATUSCAST_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "STATUSCAST_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Runtime site settings (site root, address, environment).
     #[arg(long, env = "STATUSCAST_LEPTOS_CONFIG", default_value = "Leptos.toml")]
     pub leptos_config: PathBuf,

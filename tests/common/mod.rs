@@ -141,7 +141,7 @@ impl Server {
         let base = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let addr = base.trim_start_matches("http://").to_string();
+        let addr = base.trim_start_matches("https://").trim_start_matches("http://").to_string();
         Server { child: Some(child), base, addr, data_dir: data_dir.to_path_buf(), _tmp: None }
     }
 

@@ -127,7 +127,13 @@ impl Checks {
                 return;
             };
             while hup.recv().await.is_some() {
-                let _ = on_hup.reload().await;
+                // Without a file the embedded default runs (a file created later is picked up
+                // by the watch below); a SIGHUP then is for something else (a certificate).
+                if on_hup.path.exists() {
+                    let _ = on_hup.reload().await;
+                } else {
+                    tracing::info!("SIGHUP: no {} to reload (the embedded default runs)", on_hup.path.display());
+                }
             }
         });
         tokio::spawn(async move {

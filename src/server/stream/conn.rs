@@ -11,6 +11,7 @@ use crate::server::stream::admission::{Busy, Entry, Ticket};
 use crate::server::stream::head::{first_request, head_end, FirstRequest, Framing, MAX_HEAD};
 use crate::server::stream::listener::{GuardedListener, GuardedStream};
 use crate::server::stream::sse::{Session, SseStream, RESPONSE_HEAD, RESPONSE_HEAD_UNTIL_CLOSE};
+use crate::server::stream::tls::Tls;
 use crate::server::AppState;
 use axum::serve::Listener;
 use axum::Router;
@@ -19,6 +20,7 @@ use futures_util::StreamExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -32,13 +34,19 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts until `stop` resolves, then tells the connections hyper serves to close and waits
 /// (briefly) for them. SSE streams end through the hub's shutdown signal, not here.
-pub async fn serve(mut listener: GuardedListener, app: Router, state: AppState, stop: impl std::future::Future<Output = ()>) {
+pub async fn serve(
+    mut listener: GuardedListener,
+    tls: Option<Arc<Tls>>,
+    app: Router,
+    state: AppState,
+    stop: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(stop);
     loop {
         tokio::select! {
             (io, addr) = listener.accept() => match state.connections.admit().await {
                 Some(ticket) => {
-                    tokio::spawn(connection(io, addr, app.clone(), state.clone(), ticket));
+                    tokio::spawn(connection(io, addr, tls.clone(), app.clone(), state.clone(), ticket));
                 }
                 None => {
                     tokio::spawn(refuse_busy(io));
@@ -70,7 +78,28 @@ async fn refuse_busy(mut io: GuardedStream) {
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub std::net::SocketAddr);
 
-async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Router, state: AppState, ticket: Ticket) {
+async fn connection(
+    mut io: GuardedStream,
+    addr: std::net::SocketAddr,
+    tls: Option<Arc<Tls>>,
+    app: Router,
+    state: AppState,
+    ticket: Ticket,
+) {
+    if let Some(tls) = tls {
+        // HTTPS: the handshake first (bounded like a head), then HTTP/2 or HTTP/1.1 as agreed
+        // by ALPN, both served by hyper: the lean path is for plain HTTP/1.1 streams.
+        let handshake = tokio::select! {
+            done = tokio::time::timeout(HEAD_TIMEOUT, tls.acceptor().accept(io)) => done,
+            _ = ticket.entry.closing() => return,
+        };
+        let Ok(Ok(secured)) = handshake else { return };
+        let protocol = match secured.get_ref().1.alpn_protocol() {
+            Some(b"h2") => Protocol::Http2,
+            _ => Protocol::Http1 { plain: false },
+        };
+        return serve_hyper(secured, addr, protocol, app, ticket).await;
+    }
     let mut head = Vec::with_capacity(1024);
     let read = tokio::select! {
         read = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)) => read,
@@ -81,6 +110,11 @@ async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Rout
         Ok(Ok(None)) => (head.len(), false),
         _ => return, // closed, failed or too slow before a request
     };
+    // HTTP/2 with prior knowledge (h2c), as reverse proxies may speak it.
+    if head.starts_with(H2_PREFACE_START) {
+        let io = Prefixed { prefix: Bytes::from(head), inner: io };
+        return serve_hyper(io, addr, Protocol::Http2, app, ticket).await;
+    }
     match first_request(&head[..end], complete) {
         FirstRequest::Stream { version, framing } => {
             // From here on a stream, limited with the streams (`--max-streams`).
@@ -100,21 +134,76 @@ async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Rout
         FirstRequest::Other => {}
     }
     let io = Prefixed { prefix: Bytes::from(head), inner: io };
+    serve_hyper(io, addr, Protocol::Http1 { plain: true }, app, ticket).await
+}
+
+/// The start of an HTTP/2 connection preface (RFC 9113 §3.4): its request-like first part,
+/// which is all `read_head` reads.
+const H2_PREFACE_START: &[u8] = b"PRI * HTTP/2.0\r\n\r\n";
+
+/// How hyper serves a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    /// HTTP/1.1; `plain` over TCP (where a stream can move to a lean connection of its own),
+    /// else over TLS.
+    Http1 { plain: bool },
+    /// HTTP/2 (over TLS by ALPN, or h2c with prior knowledge): many requests and streams on
+    /// one connection.
+    Http2,
+}
+
+/// The connection ticket of a connection that can carry a stream beside other requests (TLS,
+/// HTTP/2): a stream on it hands the ticket back (see `sse::connect_to_sse`), so the
+/// connection is counted with the streams (`--max-streams`) from then on, and browsers that
+/// keep one connection each for their streams do not fill the connection pool.
+#[derive(Clone)]
+pub struct SharedTicket(Arc<std::sync::Mutex<Option<Ticket>>>);
+
+impl SharedTicket {
+    /// Frees the connection's place in the pool (once; later calls do nothing).
+    pub fn release(&self) {
+        drop(self.0.lock().expect("not poisoned").take());
+    }
+}
+
+/// Serves a connection with hyper and the router, tracking for the pool when a request is
+/// in the server's hands.
+async fn serve_hyper<I>(io: I, addr: std::net::SocketAddr, protocol: Protocol, app: Router, ticket: Ticket)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let entry = ticket.entry.clone();
+    // Held here for the connection's life, or (TLS, HTTP/2) by its requests until a stream
+    // on it releases it.
+    let (shared, _ticket) = match protocol {
+        Protocol::Http1 { plain: true } => (None, Some(ticket)),
+        _ => (Some(SharedTicket(Arc::new(std::sync::Mutex::new(Some(ticket))))), None),
+    };
     // Each request learns whether it is the connection's first (see `RequestOnConnection`).
     // It counts as in the server's hands (its connection cannot be evicted) from when its
     // body has arrived whole (at once for a request without one) until its response is sent.
-    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let entry = ticket.entry.clone();
+    let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let service_entry = entry.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         let index = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        req.extensions_mut().insert(RequestOnConnection(index));
+        match &shared {
+            // Only a plain HTTP/1.1 connection may send a stream to a connection of its own.
+            None => {
+                req.extensions_mut().insert(RequestOnConnection(index));
+            }
+            Some(shared) => {
+                req.extensions_mut().insert(shared.clone());
+            }
+        }
         req.extensions_mut().insert(ClientAddr(addr));
+        let entry = service_entry.clone();
         let busy = BusySlot::default();
         if http_body::Body::is_end_stream(req.body()) {
             busy.take(&entry);
         }
-        let (entry, body_busy) = (entry.clone(), busy.clone());
-        let req = req.map(|body| axum::body::Body::new(Arriving { body, entry: entry.clone(), busy: body_busy }));
+        let body_busy = busy.clone();
+        let body_entry = entry.clone();
+        let req = req.map(|body| axum::body::Body::new(Arriving { body, entry: body_entry, busy: body_busy }));
         let response = tower::ServiceExt::oneshot(app.clone(), req);
         async move {
             let response = response.await?;
@@ -122,26 +211,50 @@ async fn connection(mut io: GuardedStream, addr: std::net::SocketAddr, app: Rout
             Ok::<_, std::convert::Infallible>(response.map(|body| axum::body::Body::new(InFlight { body, _busy: busy })))
         }
     });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
-        // Later requests' heads are bounded like the first's (hyper's default is ~400 KB).
-        .max_buf_size(MAX_HEAD.max(8192))
-        .serve_connection(TokioIo::new(io), service);
-    // Boxed, so the hyper state is allocated only for connections that use it.
-    let mut conn = Box::pin(conn);
-    tokio::select! {
-        _ = conn.as_mut() => return,
-        _ = ticket.entry.closing() => {
-            // Evicted while waiting on its client (for a head or a body): closed now. Else
-            // (stopping, or a request just arrived whole) it closes after its response.
-            if ticket.entry.evicted() && !ticket.entry.is_busy() {
-                return;
+    match protocol {
+        Protocol::Http1 { .. } => {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
+                // Later requests' heads are bounded like the first's (hyper's default is ~400 KB).
+                .max_buf_size(MAX_HEAD.max(8192))
+                .serve_connection(TokioIo::new(io), service);
+            // Boxed, so the hyper state is allocated only for connections that use it.
+            let mut conn = Box::pin(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = entry.closing() => {
+                    // Evicted while waiting on its client (for a head or a body): closed now. Else
+                    // (stopping, or a request just arrived whole) it closes after its response.
+                    if entry.evicted() && !entry.is_busy() {
+                        return;
+                    }
+                    conn.as_mut().graceful_shutdown();
+                }
             }
-            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+        Protocol::Http2 => {
+            let conn = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .max_header_list_size(MAX_HEAD as u32)
+                // A peer that vanished (no FIN) is noticed within a minute, streams or not.
+                .keep_alive_interval(Some(Duration::from_secs(30)))
+                .keep_alive_timeout(Duration::from_secs(20))
+                .serve_connection(TokioIo::new(io), service);
+            let mut conn = Box::pin(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = entry.closing() => {
+                    if entry.evicted() && !entry.is_busy() {
+                        return;
+                    }
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+            let _ = conn.await;
         }
     }
-    let _ = conn.await;
 }
 
 /// A request's hold on its connection (see `Entry::busy`), taken once: when its body has
@@ -325,12 +438,12 @@ async fn end_body(io: &mut GuardedStream, framing: Framing) -> io::Result<()> {
 }
 
 /// The connection with the bytes already read in front, for hyper.
-struct Prefixed {
+struct Prefixed<I> {
     prefix: Bytes,
-    inner: GuardedStream,
+    inner: I,
 }
 
-impl AsyncRead for Prefixed {
+impl<I: AsyncRead + Unpin> AsyncRead for Prefixed<I> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         if !self.prefix.is_empty() {
             let n = self.prefix.len().min(buf.remaining());
@@ -341,7 +454,7 @@ impl AsyncRead for Prefixed {
     }
 }
 
-impl AsyncWrite for Prefixed {
+impl<I: AsyncWrite + Unpin> AsyncWrite for Prefixed<I> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }

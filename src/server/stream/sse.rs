@@ -83,8 +83,9 @@ pub const RESPONSE_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-s
 /// The same for an HTTP/1.0 client, which knows no chunked coding: the body ends at the close.
 pub const RESPONSE_HEAD_UNTIL_CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nx-accel-buffering: no\r\naccess-control-allow-origin: *\r\nx-content-type-options: nosniff\r\nreferrer-policy: strict-origin-when-cross-origin\r\ncontent-security-policy: default-src 'none'; frame-ancestors 'none'; base-uri 'none'\r\nconnection: close\r\n\r\n";
 
-/// The axum route, for a stream requested on a connection that hyper already serves (a
-/// browser reusing a keep-alive connection it fetched the page with). Such a connection
+/// The axum route, for a stream requested on a connection that hyper serves: every stream
+/// over HTTPS or HTTP/2 (served in place, beside the connection's other requests), and on
+/// plain HTTP/1.1 a browser reusing a keep-alive connection it fetched the page with. Such a connection
 /// carries hyper's buffers (~25 KiB) for as long as the stream lasts, so by default the
 /// client is told to reconnect at once, and the connection is closed: the browser's next
 /// attempt comes on a connection of its own, which `conn` serves with a few hundred bytes.
@@ -92,6 +93,7 @@ pub async fn connect_to_sse(
     State(state): State<AppState>,
     Query(query): Query<ConnectQuery>,
     on_connection: Option<axum::Extension<crate::server::stream::conn::RequestOnConnection>>,
+    shared: Option<axum::Extension<crate::server::stream::conn::SharedTicket>>,
     headers: HeaderMap,
 ) -> Response {
     // Only a connection that already carried requests is worth leaving: the first request of
@@ -105,7 +107,13 @@ pub async fn connect_to_sse(
     }
     let header = headers.get("last-event-id").and_then(|v| v.to_str().ok());
     match Session::open(&state, client_version(header, query.last_event_id.as_deref())) {
-        Session::Stream(stream) => event_stream_response(Body::from_stream(stream)),
+        Session::Stream(stream) => {
+            // On a connection of HTTPS or HTTP/2, counted with the streams from now on.
+            if let Some(shared) = shared {
+                shared.release();
+            }
+            event_stream_response(Body::from_stream(stream))
+        }
         Session::Shed(body) => event_stream_response(Body::from(body)),
     }
 }
