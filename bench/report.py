@@ -9,6 +9,8 @@ import sys
 
 src, md_path, svg_path = sys.argv[1], sys.argv[2], sys.argv[3]
 rows, bundle, browser = [], None, None
+# The rush (bench/pages.sh), HTTP/2 streams (bench/h2.sh), tabs sharing a stream.
+pages, pages_renders, h2, tabs = [], None, [], None
 # Measured once per storage backend ("sqlite", "postgres"), by backend.
 checks, startup, history, render, sigkill = {}, {}, {}, {}, {}
 for line in open(src):
@@ -18,6 +20,14 @@ for line in open(src):
     d = json.loads(line)
     if "bundle" in d:
         bundle = d["bundle"]
+    elif "pages" in d:
+        pages.append(d)
+    elif "pages_renders" in d:
+        pages_renders = d
+    elif "h2" in d:
+        h2.append(d)
+    elif "tabs" in d:
+        tabs = d["tabs"]
     elif "browser" in d:
         browser = d["browser"]
     else:
@@ -158,6 +168,49 @@ if sigkill:
     for b, k in sigkill.items():
         out.append(f"- {NAMES[b]}: a stream of incident updates, the server killed with SIGKILL after 0.7 s: "
                    f"{k['acknowledged']} acknowledged, {k['stored']} stored after the restart, {k['lost']} lost.")
+if pages:
+    open_streams = pages[0].get("streams_open", 0)
+    out += [
+        "",
+        "## The rush: `GET /` next to nginx",
+        "",
+        f"wrk (Debian's), {pages[0]['connections']} connections, {pages[0]['seconds']} s per line, on the same 2 cores, "
+        f"while statuscast holds {open_streams:,} open streams (bench/loadgen). nginx serves the very bytes "
+        "statuscast sent for each encoding as static files (bench/static.conf). statuscast renders the page once per "
+        "version and second and compresses it once (src/server/http/render_cache.rs).",
+        "",
+        "| server | encoding | body | requests/s | p99 latency | errors |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for p in pages:
+        out.append(f"| {p['pages']} | {p['encoding']} | {p['body_bytes']:,} B | {p['rps']:,.0f} | {p['p99_ms']} ms | {p['errors'] or 'none'} |")
+    for enc in ("br", "gzip"):
+        sc = next((p for p in pages if p["pages"] == "statuscast" and p["encoding"] == enc), None)
+        ng = next((p for p in pages if p["pages"] == "nginx" and p["encoding"] == enc), None)
+        if sc and ng and ng["rps"]:
+            out.append(f"\n- {enc}: statuscast serves {sc['rps'] / ng['rps'] * 100:.0f} % of nginx's requests/s (target ≥ 50 %).")
+    if pages_renders:
+        out.append(f"- Page renders during both statuscast runs: {pages_renders['pages_renders']}; open streams before / after: "
+                   f"{pages_renders['streams_before']:,} / {pages_renders['streams_after']:,}.")
+if h2:
+    out += [
+        "",
+        "## HTTP/2 streams",
+        "",
+        "h2load (Debian's nghttp2-client) holding streams on `/connect_to_sse`, over TLS (ALPN h2) and h2c; "
+        "statuscast's RSS once all are open (per stream = (held − idle) / streams). One stream per connection is "
+        "a browser whose tabs share one stream.",
+        "",
+        "| transport | connections | streams each | streams open | RSS idle → held | per stream |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in h2:
+        out.append(f"| {r['h2']} | {r['connections']:,} | {r['streams_per_connection']} | {r['streams_open']:,} "
+                   f"| {r['idle_rss_kib'] / 1024:.1f} → {r['held_rss_kib'] / 1024:.1f} MiB | {r['rss_per_stream_kib']} KiB |")
+if tabs:
+    out += ["", "## Tabs", "",
+            f"- One Chromium context with {tabs['tabs']} tabs of the status page: {tabs['streams']} stream(s) open on the "
+            f"server (target 1); every tab live: {tabs['all_live']}."]
 out += ["", "![fan-out p99 and RSS per stream](results.svg)", ""]
 open(md_path, "w").write("\n".join(out))
 

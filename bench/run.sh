@@ -65,11 +65,18 @@ for n in $SIZES; do
   stop_servers
 done
 
+# --- the rush: GET / (br, gzip) with 19,000 streams open, next to nginx; HTTP/2 streams ---
+echo "== GET / next to nginx, ${BENCH_PAGES_STREAMS:-19000} streams open"
+bench/pages.sh "$SERVER" "$LOADGEN" "$OUT" "${BENCH_PAGES_STREAMS:-19000}" "${BENCH_PAGES_SECONDS:-10}" | tee -a "$OUT/results.jsonl"
+echo "== HTTP/2 streams"
+bench/h2.sh "$SERVER" "$OUT" | tee -a "$OUT/results.jsonl"
+
 # --- browser: 20 pages, change-to-DOM ----------------------------------------------------
 echo "== 20 browser pages"
 (cd end2end && STATUSCAST_BIN=$SERVER LEPTOS_SITE_ROOT=$ROOT/target/site \
   npx playwright test --config playwright.bench.config.ts 2>&1) | tee "$OUT/browser.log"
 grep -o '{"browser".*}' "$OUT/browser.log" >> "$OUT/results.jsonl" || echo "no browser result"
+grep -o '{"tabs".*}' "$OUT/browser.log" >> "$OUT/results.jsonl" || echo "no tabs result"
 
 # --- checks: 1,000 HTTP checks every 10 s against a local nginx; start-up and idle memory, ---
 # --- once with the embedded SQLite file and once with PostgreSQL (a throwaway cluster) -----

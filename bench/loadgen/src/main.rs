@@ -1,5 +1,6 @@
 //! `loadgen`: the SSE load client for `make bench`.
 //!
+//! `loadgen hold ...` opens streams and holds them while something else is measured.
 //! `loadgen bench ...` (the orchestrator) spawns worker processes (`loadgen worker ...`),
 //! each holding its share of the streams from several source addresses (127.0.0.2, .3, ...),
 //! ramps them up at a fixed total rate, triggers status changes that carry a timestamp
@@ -22,6 +23,7 @@ fn main() {
     let code = match args.first().map(String::as_str) {
         Some("worker") => rt.block_on(worker::run(&args[1..])),
         Some("bench") => rt.block_on(orchestrator::run(&args[1..])),
+        Some("hold") => rt.block_on(orchestrator::hold(&args[1..])),
         _ => {
             eprintln!("usage: loadgen bench --help | loadgen worker ...");
             Err("unknown command".to_string())

@@ -139,22 +139,8 @@ async fn close_all(workers: &mut [Worker]) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn run(args: &[String]) -> Result<(), String> {
-    let f = Flags::parse(args)?;
-    let name = f.get("name").unwrap_or("server").to_string();
-    let target = f.req("target")?.to_string();
-    let path = f.req("path")?.to_string();
-    let pids: Vec<u32> = f.req("pids")?.split(',').filter_map(|p| p.trim().parse().ok()).collect();
-    let streams: usize = f.num("streams", 1000)?;
-    let changes: usize = f.num("changes", 5)?;
-    let gap = Duration::from_millis(f.num("gap-ms", 2000)?);
-    let rate: f64 = f.num("rate", 5000.0)?;
-    let per_proc: usize = f.num("per-proc", 9500)?;
-    let churn: usize = f.num("churn", 0)?;
-    let src_base: u32 = f.num("src-base", 2)?;
-    let ticks_per_s = 100.0; // USER_HZ on Linux
-
-    let (idle_rss, _) = proc_usage(&pids);
+/// Worker processes holding `streams` between them (`per_proc` at most each).
+fn spawn_workers(target: &str, path: &str, streams: usize, per_proc: usize, rate: f64, src_base: u32) -> Result<Vec<Worker>, String> {
     let procs = streams.div_ceil(per_proc).max(1);
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut workers = Vec::new();
@@ -176,6 +162,46 @@ pub async fn run(args: &[String]) -> Result<(), String> {
         let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         workers.push(Worker { _child: child, stdin, stdout });
     }
+    Ok(workers)
+}
+
+/// `loadgen hold --target HOST:PORT --path PATH --streams N [--per-proc N] [--rate R]
+/// [--src-base I]`: opens the streams, prints `holding <ok> <failed>`, and holds them until
+/// stdin ends (for measuring something else while they are open).
+pub async fn hold(args: &[String]) -> Result<(), String> {
+    let f = Flags::parse(args)?;
+    let target = f.req("target")?.to_string();
+    let path = f.req("path")?.to_string();
+    let streams: usize = f.num("streams", 1000)?;
+    let rate: f64 = f.num("rate", 5000.0)?;
+    let per_proc: usize = f.num("per-proc", 9500)?;
+    let src_base: u32 = f.num("src-base", 2)?;
+    let mut workers = spawn_workers(&target, &path, streams, per_proc, rate, src_base)?;
+    let (ok, failed) = wait_connected(&mut workers).await?;
+    println!("holding {ok} {failed}");
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(_)) = stdin.next_line().await {}
+    close_all(&mut workers).await
+}
+
+pub async fn run(args: &[String]) -> Result<(), String> {
+    let f = Flags::parse(args)?;
+    let name = f.get("name").unwrap_or("server").to_string();
+    let target = f.req("target")?.to_string();
+    let path = f.req("path")?.to_string();
+    let pids: Vec<u32> = f.req("pids")?.split(',').filter_map(|p| p.trim().parse().ok()).collect();
+    let streams: usize = f.num("streams", 1000)?;
+    let changes: usize = f.num("changes", 5)?;
+    let gap = Duration::from_millis(f.num("gap-ms", 2000)?);
+    let rate: f64 = f.num("rate", 5000.0)?;
+    let per_proc: usize = f.num("per-proc", 9500)?;
+    let churn: usize = f.num("churn", 0)?;
+    let src_base: u32 = f.num("src-base", 2)?;
+    let ticks_per_s = 100.0; // USER_HZ on Linux
+
+    let (idle_rss, _) = proc_usage(&pids);
+    let mut workers = spawn_workers(&target, &path, streams, per_proc, rate, src_base)?;
+    let procs = workers.len();
     let ramp_start = std::time::Instant::now();
     let (ok, failed) = wait_connected(&mut workers).await?;
     let ramp_s = ramp_start.elapsed().as_secs_f64();
