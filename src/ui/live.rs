@@ -1,6 +1,10 @@
 //! The live status: the [`Live`] island holds the snapshot a page was rendered with and, in
-//! the browser, follows `/connect_to_sse` with one `EventSource` per page. The islands inside
-//! it (the system-status partial, the live parts of the status page) read it as context.
+//! the browser, follows `/connect_to_sse`. The islands inside it (the system-status partial,
+//! the live parts of the status page) read it as context.
+//!
+//! A browser opens one stream for all its tabs of the site ([`tabs`]: the tab holding a Web
+//! Lock opens the `EventSource`, [`stream`], and passes what it hears to the others on a
+//! `BroadcastChannel`); without those APIs each tab opens its own.
 //!
 //! The snapshot reaches the browser as JSON in a `data-status` attribute (escaped by
 //! `view!`), read with the crate's own small JSON reader: island props would be read with
@@ -45,7 +49,7 @@ fn initial_status() -> (StatusView, String) {
 pub fn Live(children: Children) -> impl IntoView {
     let (initial, json) = initial_status();
     #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
-    let live = LiveStatus::provide(initial);
+    let live = LiveStatus::provide(initial, &json);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let title = super::title_for(live.snapshot.with(|s| s.level));
@@ -106,8 +110,10 @@ pub struct LiveStatus {
 
 impl LiveStatus {
     /// Creates the signals from the snapshot the server rendered with, provides them as
-    /// context, and in the browser opens the stream.
-    fn provide(initial: StatusView) -> Self {
+    /// context, and in the browser follows the stream (`json`: the page's status as rendered,
+    /// which this tab passes on to others if it leads).
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    fn provide(initial: StatusView, json: &str) -> Self {
         let live = LiveStatus {
             snapshot: RwSignal::new(initial.snapshot),
             stream: RwSignal::new(StreamState::Static),
@@ -117,8 +123,10 @@ impl LiveStatus {
         #[cfg(feature = "hydrate")]
         {
             let server_now_ms = initial.server_now_ms;
-            // Effects run only in the browser, after hydration.
-            Effect::new(move |_| browser::follow_stream(live, server_now_ms));
+            let json = json.to_string();
+            // Effects run only in the browser, after hydration (and this one reads no signal:
+            // it runs once).
+            Effect::new(move |_| tabs::follow(live, server_now_ms, &json));
         }
         live
     }
@@ -138,78 +146,6 @@ impl LiveStatus {
 }
 
 #[cfg(feature = "hydrate")]
-mod browser {
-    use super::{LiveStatus, StreamState};
-    use crate::model::Snapshot;
-    use leptos::prelude::*;
-    use send_wrapper::SendWrapper;
-    use std::time::Duration;
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-    use web_sys::{Event, EventSource, MessageEvent};
-
-    /// How long a reconnect may take before the viewer is told about it.
-    const RECONNECT_GRACE: Duration = Duration::from_millis(400);
-
-    fn browser_now_ms() -> i64 {
-        js_sys::Date::now() as i64
-    }
-
-    pub fn follow_stream(live: LiveStatus, server_now_ms: i64) {
-        // "updated N s ago" runs on the server's clock, whatever the browser's says.
-        let offset = server_now_ms - browser_now_ms();
-        let clock = set_interval_with_handle(move || live.now_ms.set(browser_now_ms() + offset), Duration::from_secs(1)).ok();
-
-        let version = live.snapshot.with_untracked(|s| s.version);
-        let source = match EventSource::new(&format!("/connect_to_sse?lastEventId={version}")) {
-            Ok(s) => s,
-            Err(_) => {
-                live.stream.set(StreamState::Offline);
-                return;
-            }
-        };
-        live.stream.set(StreamState::Connecting);
-
-        let on_open = Closure::<dyn FnMut(Event)>::new(move |_| live.stream.set(StreamState::Live));
-        let watched = source.clone();
-        let on_error = Closure::<dyn FnMut(Event)>::new(move |_| match watched.ready_state() {
-            EventSource::CLOSED => live.stream.set(StreamState::Offline),
-            EventSource::CONNECTING => {
-                // A reconnect that succeeds at once (the server moving the stream to a
-                // connection of its own) is not worth a flicker: say so only if it lasts.
-                let source = watched.clone();
-                set_timeout(
-                    move || {
-                        if source.ready_state() == EventSource::CONNECTING {
-                            live.stream.set(StreamState::Reconnecting);
-                        }
-                    },
-                    RECONNECT_GRACE,
-                );
-            }
-            _ => {}
-        });
-        let on_status = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let Some(text) = e.data().as_string() else { return };
-            match Snapshot::from_json(&text) {
-                Some(snapshot) => {
-                    live.stream.set(StreamState::Live);
-                    live.accept(snapshot);
-                }
-                None => leptos::logging::warn!("statuscast: ignoring a malformed status event"),
-            }
-        });
-        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        let _ = source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
-
-        let held = SendWrapper::new((source, on_open, on_error, on_status));
-        on_cleanup(move || {
-            let (source, ..) = held.take();
-            source.close();
-            if let Some(clock) = clock {
-                clock.clear();
-            }
-        });
-    }
-}
+mod stream;
+#[cfg(feature = "hydrate")]
+mod tabs;
