@@ -31,8 +31,10 @@ export class StatusServer {
     return s;
   }
 
+  /** https when started with a certificate (--tls-cert). */
   get base(): string {
-    return `http://127.0.0.1:${this.port}`;
+    const scheme = this.extra.includes('--tls-cert') ? 'https' : 'http';
+    return `${scheme}://127.0.0.1:${this.port}`;
   }
 
   /** (Re)starts the process on the same port and data directory; resolves once it listens. */
