@@ -281,15 +281,18 @@ mod tests {
         let mut unbrotlied = String::new();
         brotli::Decompressor::new(&entry.body(Encoding::Brotli)[..], 4096).read_to_string(&mut unbrotlied).unwrap();
         assert_eq!(unbrotlied, html);
-        // Another version is rendered again; the same key after it too (one entry per page).
-        cache.get(Page::Status, Key { version: 4, ..key }, async { page("v4") }).await;
-        let again = cache.get(Page::Status, key, async { page("again") }).await;
-        assert_eq!(again.body(Encoding::Identity), "again");
+        // A newer version is rendered and replaces the entry; a request that read the older
+        // version is rendered for it alone, and the newer entry stays.
+        let newer = Key { version: 4, ..key };
+        cache.get(Page::Status, newer, async { page("v4") }).await;
+        let late = cache.get(Page::Status, key, async { page("late") }).await;
+        assert_eq!(late.body(Encoding::Identity), "late");
         assert_eq!(cache.renders.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert_eq!(cache.get(Page::Status, newer, async { page("unused") }).await.body(Encoding::Identity), "v4");
         // The history page has an entry of its own.
         let history = cache.get(Page::History, key, async { page("history") }).await;
         assert_eq!(history.body(Encoding::Identity), "history");
-        assert_eq!(cache.get(Page::Status, key, async { page("unused") }).await.body(Encoding::Identity), "again");
+        assert_eq!(cache.get(Page::Status, newer, async { page("unused") }).await.body(Encoding::Identity), "v4");
     }
 
     #[tokio::test]
