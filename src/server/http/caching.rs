@@ -23,8 +23,9 @@ fn tag(version: u64) -> String {
     format!("W/\"v{version}\"")
 }
 
-fn client_has(req: &Request, etag: &str) -> bool {
-    req.headers()
+/// Whether a request's `If-None-Match` names `etag` (or `*`).
+pub fn client_has(headers: &axum::http::HeaderMap, etag: &str) -> bool {
+    headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
@@ -38,7 +39,7 @@ pub async fn public_read(State(state): State<AppState>, req: Request, next: Next
     // The version is read before the document is built: a document is never older than its tag.
     let etag = versioned(req.uri().path()).then(|| tag(state.hub.current().version()));
     let mut res = match &etag {
-        Some(etag) if client_has(&req, etag) => StatusCode::NOT_MODIFIED.into_response(),
+        Some(etag) if client_has(req.headers(), etag) => StatusCode::NOT_MODIFIED.into_response(),
         _ => next.run(req).await,
     };
     let ok = res.status() == StatusCode::OK || res.status() == StatusCode::NOT_MODIFIED;

@@ -134,10 +134,7 @@ impl Rendered {
     /// The response to a request with these headers: `304` if it has this entry, else the
     /// body in the encoding it prefers.
     pub fn respond(&self, request: &HeaderMap) -> Response {
-        let fresh = request
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|t| t.trim().as_bytes() == self.etag.as_bytes() || t.trim() == "*"));
+        let fresh = self.etag.to_str().is_ok_and(|etag| super::caching::client_has(request, etag));
         let (status, encoding) =
             if fresh { (StatusCode::NOT_MODIFIED, None) } else { (self.status, Some(preferred_encoding(request))) };
         let body = match encoding {

@@ -220,19 +220,7 @@ where
                 .max_buf_size(MAX_HEAD.max(8192))
                 .serve_connection(TokioIo::new(io), service);
             // Boxed, so the hyper state is allocated only for connections that use it.
-            let mut conn = Box::pin(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                _ = entry.closing() => {
-                    // Evicted while waiting on its client (for a head or a body): closed now. Else
-                    // (stopping, or a request just arrived whole) it closes after its response.
-                    if entry.evicted() && !entry.is_busy() {
-                        return;
-                    }
-                    conn.as_mut().graceful_shutdown();
-                }
-            }
-            let _ = conn.await;
+            until_closed(Box::pin(conn), &entry, |c| c.graceful_shutdown()).await;
         }
         Protocol::Http2 => {
             let conn = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
@@ -242,19 +230,25 @@ where
                 .keep_alive_interval(Some(Duration::from_secs(30)))
                 .keep_alive_timeout(Duration::from_secs(20))
                 .serve_connection(TokioIo::new(io), service);
-            let mut conn = Box::pin(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                _ = entry.closing() => {
-                    if entry.evicted() && !entry.is_busy() {
-                        return;
-                    }
-                    conn.as_mut().graceful_shutdown();
-                }
-            }
-            let _ = conn.await;
+            until_closed(Box::pin(conn), &entry, |c| c.graceful_shutdown()).await;
         }
     }
+}
+
+/// Runs a hyper connection until it ends or its pool entry is told to close: evicted while
+/// waiting on its client (for a head or a body), it is closed now; else (stopping, or a
+/// request just arrived whole) `shutdown` lets it close after its responses.
+async fn until_closed<C: std::future::Future>(mut conn: Pin<Box<C>>, entry: &Entry, shutdown: impl FnOnce(Pin<&mut C>)) {
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = entry.closing() => {
+            if entry.evicted() && !entry.is_busy() {
+                return;
+            }
+            shutdown(conn.as_mut());
+        }
+    }
+    let _ = conn.await;
 }
 
 /// A request's hold on its connection (see `Entry::busy`), taken once: when its body has
