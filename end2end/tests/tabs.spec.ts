@@ -172,10 +172,10 @@ test('every tab shows offline when the server refuses the stream; a reload tries
   }
 });
 
-test('without Web Locks each tab follows its own stream', async ({ browser }) => {
+test('without BroadcastChannel each tab follows its own stream', async ({ browser }) => {
   const server = await StatusServer.start();
   const tabs = await Tabs.open(browser, null, () => {
-    Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
+    Object.defineProperty(window, 'BroadcastChannel', { value: undefined, configurable: true });
   });
   try {
     for (let i = 0; i < 3; i++) await tabs.add(server.base + '/');

@@ -6,7 +6,15 @@
 //! leader opens the [`Stream`] and passes on, over a `BroadcastChannel`, every stream state
 //! and every status event; the others (followers) show them. When the leader goes, the
 //! browser grants the lock to a follower, which opens the stream from the newest version it
-//! has (the server resends only what is newer). Without those APIs a tab follows alone.
+//! has (the server resends only what is newer).
+//!
+//! Web Locks exist only in secure contexts (HTTPS, or localhost): over plain HTTP the tabs
+//! elect over the channel itself. A tab without a leader *stands* (`stand:<id>`) and leads
+//! unless, within [`STAND_MS`], a leader answers or a tab with a lower id stands too; a leader
+//! that hears of another leader with a lower id steps down; a leading tab that goes says
+//! `leave`, and one that vanishes without a word is found out by the followers' `ping`. Ids
+//! are the tab's start time (plus a random part), so the oldest tab wins. Without
+//! `BroadcastChannel` a tab follows alone.
 //!
 //! The channel's messages, all strings:
 //! - `hello:<version>`: a new tab asks for the state, and the newest status if newer;
@@ -14,7 +22,9 @@
 //! - `state:<StreamState::as_str>`: the leader's stream state, on each change and as answers;
 //! - `status:<Snapshot as JSON>`: a status event, as the leader's stream delivered it;
 //! - `view:<StatusView as JSON>`: the status a page was rendered with (the newest a leader may
-//!   have, when its stream has had nothing newer to send).
+//!   have, when its stream has had nothing newer to send);
+//! - without Web Locks only: `stand:<id>`, `lead:<id>` (a tab leads, said when it starts to and
+//!   to every tab that stands) and `leave` (the leading tab goes).
 
 use super::stream::{Heard, Stream};
 use super::{LiveStatus, StreamState};
@@ -33,8 +43,11 @@ use web_sys::{BroadcastChannel, MessageEvent};
 const NAME: &str = "statuscast-stream";
 /// A follower that has heard nothing from the leader for this long asks it for its state...
 const QUIET_MS: f64 = 10_000.0;
-/// ...and if no answer comes within this, stops claiming to be live.
+/// ...and if no answer comes within this, stops claiming to be live (and, without Web Locks,
+/// stands to lead).
 const ANSWER_MS: f64 = 3_000.0;
+/// Without Web Locks: how long a tab that stands waits for a leader's or a lower id's word.
+const STAND_MS: u64 = 250;
 
 #[wasm_bindgen]
 extern "C" {
@@ -76,6 +89,11 @@ struct Tab {
     ping_ms: Option<f64>,
     /// Calling it gives the lock up.
     release: Option<Function>,
+    /// Without Web Locks: this tab's id in the election over the channel, and the round of
+    /// the election it stands in (if it stands).
+    id: Option<u64>,
+    standing: Option<u32>,
+    rounds: u32,
     gone: bool,
     handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
@@ -125,6 +143,9 @@ pub fn follow(live: LiveStatus, server_now_ms: i64, page_json: &str) {
         heard_ms: now_ms(),
         ping_ms: None,
         release: None,
+        id: None,
+        standing: None,
+        rounds: 0,
         gone: false,
         handlers: Vec::new(),
     }));
@@ -159,10 +180,9 @@ pub fn follow(live: LiveStatus, server_now_ms: i64, page_json: &str) {
     });
 }
 
-/// Joins the tabs: listens on the channel, asks for the leader's state, and asks for the lock.
-/// `false` where the browser lacks Web Locks or `BroadcastChannel`.
+/// Joins the tabs: listens on the channel, asks for the leader's state, and asks for the lock
+/// (or, without Web Locks, stands). `false` where the browser lacks `BroadcastChannel`.
 fn share(tab: &Shared) -> bool {
-    let Some(locks) = lock_manager() else { return false };
     let Ok(channel) = BroadcastChannel::new(NAME) else { return false };
     let on_message = {
         let tab = tab.clone();
@@ -182,6 +202,13 @@ fn share(tab: &Shared) -> bool {
         let hello = format!("hello:{}", t.live.snapshot.with_untracked(|s| s.version));
         t.post(&hello);
     }
+    let Some(locks) = lock_manager() else {
+        // Milliseconds since 1970 times 1000, plus a random part: the oldest tab wins.
+        tab.borrow_mut().id = Some(now_ms() as u64 * 1000 + (js_sys::Math::random() * 1000.0) as u64);
+        on_page_hide_and_show(tab);
+        stand(tab);
+        return true;
+    };
 
     let granted = {
         let tab = tab.clone();
@@ -230,10 +257,77 @@ fn lead(tab: &Shared) {
             return;
         }
         t.leader = true;
+        t.standing = None;
+        if let Some(id) = t.id {
+            t.post(&format!("lead:{id}"));
+        }
         // The followers may show an older status than this tab (its page rendered later).
         t.post(&t.latest);
     }
     open(tab);
+}
+
+/// Without Web Locks: this tab offers to lead, and does unless a leader or a lower id speaks
+/// up within [`STAND_MS`].
+fn stand(tab: &Shared) {
+    let round = {
+        let mut t = tab.borrow_mut();
+        let Some(id) = t.id else { return };
+        if t.leader || t.gone {
+            return;
+        }
+        t.rounds += 1;
+        t.standing = Some(t.rounds);
+        t.post(&format!("stand:{id}"));
+        t.rounds
+    };
+    let tab = tab.clone();
+    set_timeout(
+        move || {
+            let elected = tab.borrow().standing == Some(round);
+            if elected {
+                lead(&tab);
+            }
+        },
+        Duration::from_millis(STAND_MS),
+    );
+}
+
+/// Without Web Locks: a tab with a lower id leads, so this one stops.
+fn step_down(t: &mut Tab) {
+    t.leader = false;
+    t.stream = None;
+    t.heard_ms = now_ms();
+    t.ping_ms = None;
+}
+
+/// Without Web Locks: the leading tab says `leave` as its page goes (closed, navigated away,
+/// or into the back-forward cache) and stops leading; a page back from that cache stands.
+fn on_page_hide_and_show(tab: &Shared) {
+    let Some(window) = web_sys::window() else { return };
+    let on_hide = {
+        let tab = tab.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+            let mut t = tab.borrow_mut();
+            if t.leader {
+                t.post("leave");
+                step_down(&mut t);
+            }
+        })
+    };
+    let on_show = {
+        let tab = tab.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            if Reflect::get(&e, &JsValue::from_str("persisted")).ok().and_then(|p| p.as_bool()) == Some(true) {
+                stand(&tab);
+            }
+        })
+    };
+    let _ = window.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
+    let _ = window.add_event_listener_with_callback("pageshow", on_show.as_ref().unchecked_ref());
+    let mut t = tab.borrow_mut();
+    t.handlers.push(on_hide);
+    t.handlers.push(on_show);
 }
 
 /// Opens (or opens again) the leader's stream from the newest version shown.
@@ -273,8 +367,19 @@ fn heard_from_stream(tab: &Shared, heard: Heard) {
 fn heard_from_tab(tab: &Shared, message: &str) {
     let mut t = tab.borrow_mut();
     let (kind, rest) = message.split_once(':').unwrap_or((message, ""));
+    let other: Option<u64> = rest.parse().ok();
     if t.leader {
         match kind {
+            // Without Web Locks: a tab stands, or another leads too.
+            "stand" | "lead" => {
+                let (Some(id), Some(other)) = (t.id, other) else { return };
+                if kind == "lead" && other < id {
+                    step_down(&mut t);
+                } else {
+                    t.post(&format!("lead:{id}"));
+                    t.post_state();
+                }
+            }
             "hello" => {
                 t.post_state();
                 if t.live.snapshot.with_untracked(|s| rest.parse().map_or(true, |asked: u64| s.version > asked)) {
@@ -292,11 +397,31 @@ fn heard_from_tab(tab: &Shared, message: &str) {
         return;
     }
     match kind {
-        "state" | "status" | "view" => {
+        "state" | "status" | "view" | "lead" => {
             t.heard_ms = now_ms();
             t.ping_ms = None;
+            t.standing = None;
+        }
+        "stand" => {
+            if let (Some(id), Some(other), Some(_)) = (t.id, other, t.standing) {
+                if other < id {
+                    t.standing = None;
+                } else {
+                    // The other tab joined after this one stood: tell it.
+                    t.post(&format!("stand:{id}"));
+                }
+            }
+            return;
+        }
+        "leave" => {
+            drop(t);
+            stand(tab);
+            return;
         }
         _ => return,
+    }
+    if kind == "lead" {
+        return;
     }
     if kind == "state" {
         if let Some(state) = state_named(rest) {
@@ -326,6 +451,11 @@ fn watch(tab: &Shared) {
             t.heard_ms = now - QUIET_MS;
             if t.live.stream.get_untracked() == StreamState::Live {
                 t.live.stream.set(StreamState::Reconnecting);
+            }
+            // Without Web Locks, the leader may have gone without a word: stand.
+            if t.id.is_some() {
+                drop(t);
+                stand(tab);
             }
         }
         _ => {}
