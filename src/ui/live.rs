@@ -43,20 +43,12 @@ fn initial_status() -> (StatusView, String) {
 }
 
 /// The root of everything live on a page: provides [`LiveStatus`] to the islands among its
-/// children, opens the stream, and keeps the tab's title on the current level. Its children
+/// children, opens the stream, and keeps the tab's title on the current level (see [`LiveStatus::accept`]). Its children
 /// are rendered on the server; only the islands among them run in the browser.
 #[island]
 pub fn Live(children: Children) -> impl IntoView {
     let (initial, json) = initial_status();
-    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
-    let live = LiveStatus::provide(initial, &json);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let title = super::title_for(live.snapshot.with(|s| s.level));
-        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-            doc.set_title(&title);
-        }
-    });
+    LiveStatus::provide(initial, &json);
     view! {
         <div id=STATUS_DATA_ID hidden data-status=json></div>
         {children()}
@@ -139,6 +131,11 @@ impl LiveStatus {
     pub fn accept(&self, next: Snapshot) -> bool {
         let newer = self.snapshot.with_untracked(|s| next.version > s.version);
         if newer {
+            // The tab's title names the current level (set here, not by an effect: smaller).
+            #[cfg(feature = "hydrate")]
+            if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+                doc.set_title(&super::title_for(next.level));
+            }
             self.snapshot.set(next);
         }
         newer

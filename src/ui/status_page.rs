@@ -4,7 +4,7 @@
 use super::cards::{IncidentCard, MaintenanceCard};
 use super::live::LiveStatus;
 use super::uptime::{DrawnHistory, DrawnUptime};
-use crate::model::{ago, component_names, until, ComponentStatus, Incident, MaintenanceWindow};
+use crate::model::{ago, component_names, until, ComponentStatus, Incident, MaintenanceWindow, Snapshot};
 use leptos::prelude::*;
 
 /// Components in groups, keeping the order in which groups first appear.
@@ -29,53 +29,41 @@ pub fn StatusPage(history: DrawnHistory) -> impl IntoView {
     }
 }
 
-/// What changes with the status: an island, following the page's [`LiveStatus`].
+/// What changes with the status: an island, following the page's [`LiveStatus`]. Drawn
+/// whole in one reactive closure (see [`SystemStatus`](super::SystemStatus)): Leptos compares
+/// each drawing with the last and touches only what differs.
 #[island]
 fn LiveBoard() -> impl IntoView {
     let live = LiveStatus::expect();
-    let snap = live.snapshot;
-    // Rebuilt when any component changes (a handful of rows; no keyed diffing shipped).
-    let groups = Memo::new(move |_| snap.with(|s| grouped(&s.components)));
-    let operator = Memo::new(move |_| snap.with(|s| s.operator_override.as_ref().map(|o| o.set_at_ms)));
-    let incidents = Memo::new(move |_| snap.with(|s| s.incidents.clone()));
-    let maintenance = Memo::new(move |_| snap.with(|s| s.maintenance.clone()));
-    let names = move |ids: &[String]| snap.with_untracked(|s| component_names(&s.components, ids));
-
-    view! {
-        {move || {
-            operator.get().map(|at| {
-                view! {
-                    <p class="override-note">
-                        "An operator set the overall status "
-                        {move || ago(at, live.now_ms.get())}
-                        "."
-                    </p>
-                }
-            })
-        }}
-        {move || incidents.get().into_iter().map(move |i| incident_card(i, names)).collect_view()}
-        {move || maintenance.get().into_iter().map(move |w| maintenance_card(w, names)).collect_view()}
-        {move || {
-            groups
-                .get()
-                .into_iter()
-                .map(|(name, components)| {
-                    view! {
-                        <section class="component-group">
-                            <h2>{name}</h2>
-                            <ul class="components">
-                                {components.into_iter().map(component_row).collect_view()}
-                            </ul>
-                        </section>
-                    }
-                })
-                .collect_view()
-        }}
+    move || {
+        let now = live.now_ms.get();
+        live.snapshot.with(|s| board(s, now))
     }
 }
 
-fn incident_card(i: Incident, names: impl Fn(&[String]) -> String) -> impl IntoView {
-    let affected = names(&i.components);
+fn board(s: &Snapshot, now: i64) -> impl IntoView {
+    let names = |ids: &[String]| component_names(&s.components, ids);
+    let operator = s.operator_override.as_ref().map(|o| {
+        view! { <p class="override-note">"An operator set the overall status " {ago(o.set_at_ms, now)} "."</p> }
+    });
+    let incidents = s.incidents.iter().map(|i| incident_card(i.clone(), names(&i.components))).collect_view();
+    let maintenance = s.maintenance.iter().map(|w| maintenance_card(w.clone(), names(&w.components), now)).collect_view();
+    let groups = grouped(&s.components)
+        .into_iter()
+        .map(|(name, components)| {
+            let rows = components.into_iter().map(|c| component_row(c, now)).collect_view();
+            view! {
+                <section class="component-group">
+                    <h2>{name}</h2>
+                    <ul class="components">{rows}</ul>
+                </section>
+            }
+        })
+        .collect_view();
+    view! { {operator} {incidents} {maintenance} {groups} }
+}
+
+fn incident_card(i: Incident, affected: String) -> impl IntoView {
     let meta = format!(
         "Impact: {}{}",
         i.impact.as_str(),
@@ -84,27 +72,23 @@ fn incident_card(i: Incident, names: impl Fn(&[String]) -> String) -> impl IntoV
     view! { <IncidentCard incident=i meta/> }
 }
 
-fn maintenance_card(w: MaintenanceWindow, names: impl Fn(&[String]) -> String) -> impl IntoView {
-    let live = LiveStatus::expect();
+fn maintenance_card(w: MaintenanceWindow, affected: String, now: i64) -> impl IntoView {
     let (starts, ends) = (w.starts_ms, w.ends_ms);
-    let affects = format!(" · Affects {}", names(&w.components));
-    let meta = move || {
-        let now = live.now_ms.get();
-        let when = if now < starts {
-            format!("Scheduled maintenance, starts {} and lasts {} min", until(starts, now), (ends - starts) / 60_000)
-        } else {
-            format!("Maintenance in progress, ends {}", until(ends, now))
-        };
-        when + &affects
+    let when = if now < starts {
+        format!("Scheduled maintenance, starts {} and lasts {} min", until(starts, now), (ends - starts) / 60_000)
+    } else {
+        format!("Maintenance in progress, ends {}", until(ends, now))
     };
+    let meta = when + " · Affects " + &affected;
     view! { <MaintenanceCard window=w meta/> }
 }
 
-fn component_row(c: ComponentStatus) -> impl IntoView {
-    let live = LiveStatus::expect();
-    let since = c.since_ms;
-    let checked = c.checked_at_ms;
-    let latency = c.latency_ms.map(|ms| format!("{ms} ms"));
+fn component_row(c: ComponentStatus, now: i64) -> impl IntoView {
+    let since = match (c.checked_at_ms, c.latency_ms) {
+        (0, _) => format!("changed {}", ago(c.since_ms, now)),
+        (checked, Some(ms)) => format!("checked {} · {ms} ms", ago(checked, now)),
+        (checked, None) => format!("checked {}", ago(checked, now)),
+    };
     view! {
         <li
             class=format!("component level-{}", c.level.as_str())
@@ -115,16 +99,7 @@ fn component_row(c: ComponentStatus) -> impl IntoView {
             <span class="component-name">{c.name}</span>
             <span class="component-level">{c.level.label()}</span>
             <span class="component-reason">{c.reason}</span>
-            <span class="component-since">
-                {move || {
-                    let now = live.now_ms.get();
-                    match (checked, &latency) {
-                        (0, _) => format!("changed {}", ago(since, now)),
-                        (_, Some(l)) => format!("checked {} · {l}", ago(checked, now)),
-                        (_, None) => format!("checked {}", ago(checked, now)),
-                    }
-                }}
-            </span>
+            <span class="component-since">{since}</span>
         </li>
     }
 }
