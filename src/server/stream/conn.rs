@@ -87,18 +87,9 @@ async fn connection(
     ticket: Ticket,
 ) {
     if let Some(tls) = tls {
-        // HTTPS: the handshake first (bounded like a head), then HTTP/2 or HTTP/1.1 as agreed
-        // by ALPN, both served by hyper: the lean path is for plain HTTP/1.1 streams.
-        let handshake = tokio::select! {
-            done = tokio::time::timeout(HEAD_TIMEOUT, tls.acceptor().accept(io)) => done,
-            _ = ticket.entry.closing() => return,
-        };
-        let Ok(Ok(secured)) = handshake else { return };
-        let protocol = match secured.get_ref().1.alpn_protocol() {
-            Some(b"h2") => Protocol::Http2,
-            _ => Protocol::Http1 { plain: false },
-        };
-        return serve_hyper(secured, addr, protocol, app, ticket).await;
+        // Boxed, like every hyper path: the task of each connection is as large as its largest
+        // state, and a lean stream should not carry a TLS handshake's or hyper's room.
+        return Box::pin(secured(io, addr, tls, app, ticket)).await;
     }
     let mut head = Vec::with_capacity(1024);
     let read = tokio::select! {
@@ -113,7 +104,7 @@ async fn connection(
     // HTTP/2 with prior knowledge (h2c), as reverse proxies may speak it.
     if head.starts_with(H2_PREFACE_START) {
         let io = Prefixed { prefix: Bytes::from(head), inner: io };
-        return serve_hyper(io, addr, Protocol::Http2, app, ticket).await;
+        return Box::pin(serve_hyper(io, addr, Protocol::Http2, app, ticket)).await;
     }
     match first_request(&head[..end], complete) {
         FirstRequest::Stream { version, framing } => {
@@ -134,7 +125,22 @@ async fn connection(
         FirstRequest::Other => {}
     }
     let io = Prefixed { prefix: Bytes::from(head), inner: io };
-    serve_hyper(io, addr, Protocol::Http1 { plain: true }, app, ticket).await
+    Box::pin(serve_hyper(io, addr, Protocol::Http1 { plain: true }, app, ticket)).await
+}
+
+/// HTTPS: the handshake first (bounded like a head), then HTTP/2 or HTTP/1.1 as agreed by
+/// ALPN, both served by hyper: the lean path is for plain HTTP/1.1 streams.
+async fn secured(io: GuardedStream, addr: std::net::SocketAddr, tls: Arc<Tls>, app: Router, ticket: Ticket) {
+    let handshake = tokio::select! {
+        done = tokio::time::timeout(HEAD_TIMEOUT, tls.acceptor().accept(io)) => done,
+        _ = ticket.entry.closing() => return,
+    };
+    let Ok(Ok(secured)) = handshake else { return };
+    let protocol = match secured.get_ref().1.alpn_protocol() {
+        Some(b"h2") => Protocol::Http2,
+        _ => Protocol::Http1 { plain: false },
+    };
+    serve_hyper(secured, addr, protocol, app, ticket).await
 }
 
 /// The start of an HTTP/2 connection preface (RFC 9113 §3.4): its request-like first part,
