@@ -24,8 +24,10 @@ case_run() { # mode(tls|h2c) connections streams-per-connection
   else
     base=http://127.0.0.1:$PORT
   fi
+  # Room in the pool for every connection at once: until its stream opens, a connection counts
+  # there, and h2load opens them all together (a full pool would close the longest waiting).
   STATUSCAST_LOG=warn "$SERVER" serve --addr 127.0.0.1:$PORT --data-dir "$OUT/h2/data" --leptos-config Leptos.toml \
-    --host-interval 1h "${tls_flags[@]}" >> "$OUT/h2.log" 2>&1 &
+    --host-interval 1h --max-connections $((conns + 100)) "${tls_flags[@]}" >> "$OUT/h2.log" 2>&1 &
   local pid=$!
   for _ in $(seq 100); do curl -sk "$base/healthz" >/dev/null && break; sleep 0.1; done
   sleep 0.5

@@ -13,12 +13,16 @@ rows, bundle, browser = [], None, None
 pages, pages_renders, h2, tabs = [], None, [], None
 # Measured once per storage backend ("sqlite", "postgres"), by backend.
 checks, startup, history, render, sigkill = {}, {}, {}, {}, {}
+# Parts measured again on their own (BENCH_PARTS, bench/keep_parts.py).
+rerun = []
 for line in open(src):
     line = line.strip()
     if not line:
         continue
     d = json.loads(line)
-    if "bundle" in d:
+    if "rerun" in d:
+        rerun = d["rerun"]
+    elif "bundle" in d:
         bundle = d["bundle"]
     elif "pages" in d:
         pages.append(d)
@@ -66,7 +70,10 @@ def fmt(v, unit=""):
 out = [
     "# Benchmark results",
     "",
-    f"Run {now} by `make bench` on this machine: {machine}.",
+    f"Run {now} by `make bench` on this machine: {machine}."
+    + (" Measured again on their own after the full run (`BENCH_PARTS`): "
+       + ", ".join(f"{r['part']} ({r['at']})" for r in rerun)
+       + ", and the bundle; everything else is from the full run." if rerun else ""),
     "Server and load client on the same box, loopback. The same Rust client (`bench/loadgen`) "
     "drives both servers: it ramps the streams at 5,000/s from several source addresses and "
     "worker processes, pushes each change with a timestamp in it, and measures per stream the "

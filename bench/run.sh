@@ -10,7 +10,16 @@ SIZES=${BENCH_SIZES:-"1000 10000 19000"}
 CHANGES=${BENCH_CHANGES:-5}
 TOKEN=bench-token-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 mkdir -p "$OUT"
-: > "$OUT/results.jsonl"
+ # BENCH_PARTS="streams pages" re-runs only those parts (streams pages h2 browser checks history
+# sigkill; the bundle is always measured) and keeps the other parts' lines from the last run;
+# the report then says which parts were measured when.
+PARTS=${BENCH_PARTS:-all}
+part() { [ "$PARTS" = all ] || [[ " $PARTS " == *" $1 "* ]]; }
+if [ "$PARTS" = all ] || ! [ -s "$OUT/results.jsonl" ]; then
+  : > "$OUT/results.jsonl"
+else
+  python3 bench/keep_parts.py "$OUT/results.jsonl" "$PARTS"
+fi
 
 # --- peers and tools ---------------------------------------------------------------------
 if ! [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] || ! command -v nginx >/dev/null; then
@@ -56,7 +65,7 @@ run() { # name target path pids args... ; one scenario, appends its JSON line
 }
 
 last_size=$(echo $SIZES | awk '{print $NF}')
-for n in $SIZES; do
+part streams && for n in $SIZES; do
   echo "== $n streams"
   start_servers
   churn=0; [ "$n" = "$last_size" ] && churn=4
@@ -66,22 +75,24 @@ for n in $SIZES; do
 done
 
 # --- the rush: GET / (br, gzip) with 19,000 streams open, next to nginx; HTTP/2 streams ---
-echo "== GET / next to nginx, ${BENCH_PAGES_STREAMS:-19000} streams open"
+part pages && echo "== GET / next to nginx, ${BENCH_PAGES_STREAMS:-19000} streams open" &&
 bench/pages.sh "$SERVER" "$LOADGEN" "$OUT" "${BENCH_PAGES_STREAMS:-19000}" "${BENCH_PAGES_SECONDS:-10}" | tee -a "$OUT/results.jsonl"
-echo "== HTTP/2 streams"
-bench/h2.sh "$SERVER" "$OUT" | tee -a "$OUT/results.jsonl"
+part h2 && echo "== HTTP/2 streams" && bench/h2.sh "$SERVER" "$OUT" | tee -a "$OUT/results.jsonl"
 
 # --- browser: 20 pages, change-to-DOM ----------------------------------------------------
+if part browser; then
 echo "== 20 browser pages"
 (cd end2end && STATUSCAST_BIN=$SERVER LEPTOS_SITE_ROOT=$ROOT/target/site \
   npx playwright test --config playwright.bench.config.ts 2>&1) | tee "$OUT/browser.log"
 grep -o '{"browser".*}' "$OUT/browser.log" >> "$OUT/results.jsonl" || echo "no browser result"
 grep -o '{"tabs".*}' "$OUT/browser.log" >> "$OUT/results.jsonl" || echo "no tabs result"
+fi
 
 # --- checks: 1,000 HTTP checks every 10 s against a local nginx; start-up and idle memory, ---
 # --- once with the embedded SQLite file and once with PostgreSQL (a throwaway cluster) -----
 . bench/pg.sh
 trap 'stop_servers; pg_stop' EXIT
+if part checks; then
 pg_start 4199
 pg_createdb checks
 echo "== 1,000 checks (SQLite)"
@@ -90,10 +101,11 @@ echo "== 1,000 checks (PostgreSQL)"
 STATUSCAST_DATABASE_URL=$PG_URL_BASE/checks python3 bench/checks.py "$SERVER" "$OUT" "${BENCH_CHECKS:-1000}" 10 60 \
   | tee -a "$OUT/results.jsonl"
 pg_stop
+fi
 
 # --- history: database size after 90 simulated days of 50 components checked every 30 s, ---
 # --- and the status page's history for 100 components, from each backend -----------------
-for backend in sqlite postgres; do
+part history && for backend in sqlite postgres; do
   echo "== history size (90 days, 50 components, 30 s; $backend)"
   cargo run --release --features ssr --example history_size -- 90 50 30 "$backend" | tee -a "$OUT/results.jsonl"
   echo "== history of 100 components ($backend)"
@@ -102,8 +114,8 @@ for backend in sqlite postgres; do
 done
 
 # --- SIGKILL in a stream of operator writes: acknowledged vs stored, on each backend -------
-echo "== SIGKILL during incident updates"
-for t in operators postgres; do
+part sigkill && echo "== SIGKILL during incident updates"
+part sigkill && for t in operators postgres; do
   cargo test --features ssr --test "$t" sigkill_during_incident_updates -- --nocapture 2>/dev/null \
     | grep -o '{"sigkill".*}' | tee -a "$OUT/results.jsonl"
 done
