@@ -81,6 +81,14 @@ export class StatusServer {
     this.proc = null;
   }
 
+  /** The server's open SSE streams, from /metrics. */
+  async openStreams(): Promise<number> {
+    const text = await (await fetch(`${this.base}/metrics`)).text();
+    const m = /^statuscast_sse_streams (\d+)$/m.exec(text);
+    if (!m) throw new Error('no statuscast_sse_streams in /metrics');
+    return Number(m[1]);
+  }
+
   async status(): Promise<any> {
     const res = await fetch(`${this.base}/api/v1/status`);
     return res.json();

@@ -1,5 +1,6 @@
 import { test, expect, Page, ConsoleMessage } from '@playwright/test';
 import { StatusServer } from './server';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, partial, streamState } from './browser';
 
 // Over plain HTTP to a host other than localhost the page is not a secure context, so the
 // browser has no Web Locks: the tabs elect their leader over the BroadcastChannel itself
@@ -9,29 +10,10 @@ import { StatusServer } from './server';
 const HOST = 'status.test';
 test.use({
   launchOptions: {
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      `--host-resolver-rules=MAP ${HOST} 127.0.0.1`,
-    ],
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`],
   },
 });
-
-const partial = (page: Page) => page.locator('#system-status');
-const streamState = (page: Page) => partial(page).locator('.stream-state');
-
-async function openStreams(server: StatusServer): Promise<number> {
-  const text = await (await fetch(`${server.base}/metrics`)).text();
-  const m = /^statuscast_sse_streams (\d+)$/m.exec(text);
-  if (!m) throw new Error('no statuscast_sse_streams in /metrics');
-  return Number(m[1]);
-}
 
 test('without Web Locks (plain HTTP) ten tabs still share one stream and keep it when the leader closes', async ({ browser }) => {
   const server = await StatusServer.start();
@@ -60,7 +42,7 @@ test('without Web Locks (plain HTTP) ten tabs still share one stream and keep it
       .toEqual([false, false, 'function']);
 
     for (const page of pages) await expect(streamState(page)).toHaveAttribute('data-stream', 'live', { timeout: 15_000 });
-    await expect.poll(() => openStreams(server), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => server.openStreams(), { timeout: 5_000 }).toBe(1);
     const change = await server.setOverride('major_outage', 'Over plain HTTP');
     for (const page of pages) {
       await expect(partial(page)).toHaveAttribute('data-version', String(change.version), { timeout: 2_000 });
@@ -77,7 +59,7 @@ test('without Web Locks (plain HTTP) ten tabs still share one stream and keep it
       await expect(partial(page)).toHaveAttribute('data-version', String(next.version), { timeout: 5_000 });
       await expect(streamState(page)).toHaveAttribute('data-stream', 'live', { timeout: 5_000 });
     }
-    await expect.poll(() => openStreams(server), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => server.openStreams(), { timeout: 5_000 }).toBe(1);
     const took = rest.filter((p) => asked.get(p)! > before.get(p)!);
     expect(took.length).toBe(1);
     console.log(`plain HTTP: 10 tabs, 1 stream; after the leader closed, 1 stream again`);

@@ -1,19 +1,10 @@
 import { test, expect, Browser, BrowserContext, Page, ConsoleMessage } from '@playwright/test';
 import { StatusServer } from './server';
+import { partial, streamState } from './browser';
 
 // The tabs of one browser share one stream: the tab holding a Web Lock opens the EventSource
 // and passes what it hears to the others on a BroadcastChannel (src/ui/live/tabs.rs).
 
-const partial = (page: Page) => page.locator('#system-status');
-const streamState = (page: Page) => partial(page).locator('.stream-state');
-
-/** The server's open SSE streams, from /metrics. */
-async function openStreams(server: StatusServer): Promise<number> {
-  const text = await (await fetch(`${server.base}/metrics`)).text();
-  const m = /^statuscast_sse_streams (\d+)$/m.exec(text);
-  if (!m) throw new Error('no statuscast_sse_streams in /metrics');
-  return Number(m[1]);
-}
 
 /** Tabs of one context, each noting its console problems and the streams it asked for. */
 class Tabs {
@@ -70,14 +61,14 @@ test('ten tabs load, share one stream, and keep it when the leading tab closes',
   try {
     for (let i = 0; i < 10; i++) await tabs.add(server.base + '/');
     await tabs.allShow(tabs.pages, 'live');
-    await expect.poll(() => openStreams(server), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => server.openStreams(), { timeout: 5_000 }).toBe(1);
     const leaders = tabs.streaming();
     expect(leaders.length).toBe(1);
 
     // A change reaches every tab.
     const first = await server.setOverride('major_outage', 'Seen in every tab');
     await tabs.allAt(tabs.pages, first.version, 'Seen in every tab');
-    expect(await openStreams(server)).toBe(1);
+    expect(await server.openStreams()).toBe(1);
 
     // The leading tab closes; a change made at once still reaches every other tab, through
     // the tab that takes over, which resumes from the newest version it had seen.
@@ -92,12 +83,12 @@ test('ten tabs load, share one stream, and keep it when the leading tab closes',
     expect(next.length).toBe(1);
     const resumedFrom = Number(new URL(tabs.asked.get(next[0])![before.get(next[0])!]).searchParams.get('lastEventId'));
     expect(resumedFrom).toBeGreaterThanOrEqual(first.version);
-    await expect.poll(() => openStreams(server), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => server.openStreams(), { timeout: 5_000 }).toBe(1);
 
     // And the new leader passes on what follows.
     const third = await server.setOverride('operational', 'Back to normal');
     await tabs.allAt(rest, third.version, 'Back to normal');
-    expect(await openStreams(server)).toBe(1);
+    expect(await server.openStreams()).toBe(1);
     console.log(`10 tabs, 1 stream; the next leader resumed from version ${resumedFrom} (first change ${first.version})`);
     expect(tabs.problems).toEqual([]);
   } finally {
@@ -118,7 +109,7 @@ test('a tab opened later is current and live at once', async ({ browser }) => {
     await tabs.allShow([late], 'live', 2_000);
     await tabs.allAt([late], change.version, 'Slow searches');
     expect(tabs.streaming([late]).length).toBe(0);
-    expect(await openStreams(server)).toBe(1);
+    expect(await server.openStreams()).toBe(1);
     expect(tabs.problems).toEqual([]);
   } finally {
     await tabs.context.close();
@@ -140,7 +131,7 @@ test('every tab shows reconnecting while the server restarts, then live and curr
     const after = await server.setOverride('major_outage', 'After the restart');
     await tabs.allShow(tabs.pages, 'live');
     await tabs.allAt(tabs.pages, after.version, 'After the restart', 5_000);
-    await expect.poll(() => openStreams(server), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => server.openStreams(), { timeout: 5_000 }).toBe(1);
     expect(tabs.problems).toEqual([]);
   } finally {
     await tabs.context.close();
@@ -164,7 +155,7 @@ test('every tab shows offline when the server refuses the stream; a reload tries
     await tabs.allShow(tabs.pages, 'live');
     const change = await server.setOverride('partial_outage', 'Streaming again');
     await tabs.allAt(tabs.pages, change.version, 'Streaming again');
-    expect(await openStreams(server)).toBe(1);
+    expect(await server.openStreams()).toBe(1);
     expect(tabs.problems).toEqual([]);
   } finally {
     await tabs.context.close();
@@ -180,7 +171,7 @@ test('without BroadcastChannel each tab follows its own stream', async ({ browse
   try {
     for (let i = 0; i < 3; i++) await tabs.add(server.base + '/');
     await tabs.allShow(tabs.pages, 'live');
-    await expect.poll(() => openStreams(server), { timeout: 5_000 }).toBe(3);
+    await expect.poll(() => server.openStreams(), { timeout: 5_000 }).toBe(3);
     const change = await server.setOverride('major_outage', 'Each on its own');
     await tabs.allAt(tabs.pages, change.version, 'Each on its own');
     expect(tabs.problems).toEqual([]);
