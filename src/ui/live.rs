@@ -43,8 +43,9 @@ fn initial_status() -> (StatusView, String) {
 }
 
 /// The root of everything live on a page: provides [`LiveStatus`] to the islands among its
-/// children, opens the stream, and keeps the tab's title on the current level (see [`LiveStatus::accept`]). Its children
-/// are rendered on the server; only the islands among them run in the browser.
+/// children, opens the stream, and keeps the tab's title on the current level (see
+/// [`LiveStatus::accept`]). Its children are rendered on the server; only the islands among
+/// them run in the browser.
 #[island]
 pub fn Live(children: Children) -> impl IntoView {
     let (initial, json) = initial_status();
