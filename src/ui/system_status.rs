@@ -1,6 +1,6 @@
 //! The system-status partial, in the layout of every page.
 
-use super::live::LiveStatus;
+use super::live::{LiveStatus, StreamState};
 use crate::model::{age_text, until, Snapshot};
 use leptos::prelude::*;
 
@@ -14,11 +14,11 @@ pub fn SystemStatus() -> impl IntoView {
     let live = LiveStatus::expect();
     move || {
         let (now, stream) = (live.now_ms.get(), live.stream.get());
-        live.snapshot.with(|s| partial(s, now, stream.as_str(), stream.label()))
+        live.snapshot.with(|s| partial(s, now, stream))
     }
 }
 
-fn partial(s: &Snapshot, now: i64, stream: &'static str, stream_label: &'static str) -> impl IntoView {
+fn partial(s: &Snapshot, now: i64, stream: StreamState) -> impl IntoView {
     let level = s.level;
     // Active incidents and maintenance to come, one line each, linking to the status page.
     let incidents = s.incidents.iter().map(|i| {
@@ -61,9 +61,9 @@ fn partial(s: &Snapshot, now: i64, stream: &'static str, stream_label: &'static 
                 <span class="status-updated" data-updated-at=s.updated_at_ms.to_string()>
                     {age_text(s.updated_at_ms, now)}
                 </span>
-                <span class="stream-state" data-stream=stream>
+                <span class="stream-state" data-stream=stream.as_str()>
                     <span class="stream-dot" aria-hidden="true"></span>
-                    {stream_label}
+                    {stream.label()}
                 </span>
             </div>
             <ul class="status-notices">{notices}</ul>

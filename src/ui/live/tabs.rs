@@ -107,6 +107,13 @@ impl Tab {
         }
     }
 
+    /// Without Web Locks: `stand:<id>` or `lead:<id>` with this tab's id.
+    fn post_with_id(&self, kind: &str) {
+        if let Some(id) = self.id {
+            self.post(&format!("{kind}:{id}"));
+        }
+    }
+
     fn post_state(&self) {
         self.post(&format!("state:{}", self.live.stream.get_untracked().as_str()));
     }
@@ -258,9 +265,7 @@ fn lead(tab: &Shared) {
         }
         t.leader = true;
         t.standing = None;
-        if let Some(id) = t.id {
-            t.post(&format!("lead:{id}"));
-        }
+        t.post_with_id("lead");
         // The followers may show an older status than this tab (its page rendered later).
         t.post(&t.latest);
     }
@@ -272,13 +277,12 @@ fn lead(tab: &Shared) {
 fn stand(tab: &Shared) {
     let round = {
         let mut t = tab.borrow_mut();
-        let Some(id) = t.id else { return };
-        if t.leader || t.gone {
+        if t.id.is_none() || t.leader || t.gone {
             return;
         }
         t.rounds += 1;
         t.standing = Some(t.rounds);
-        t.post(&format!("stand:{id}"));
+        t.post_with_id("stand");
         t.rounds
     };
     let tab = tab.clone();
@@ -376,7 +380,7 @@ fn heard_from_tab(tab: &Shared, message: &str) {
                 if kind == "lead" && other < id {
                     step_down(&mut t);
                 } else {
-                    t.post(&format!("lead:{id}"));
+                    t.post_with_id("lead");
                     t.post_state();
                 }
             }
@@ -397,18 +401,13 @@ fn heard_from_tab(tab: &Shared, message: &str) {
         return;
     }
     match kind {
-        "state" | "status" | "view" | "lead" => {
-            t.heard_ms = now_ms();
-            t.ping_ms = None;
-            t.standing = None;
-        }
         "stand" => {
             if let (Some(id), Some(other), Some(_)) = (t.id, other, t.standing) {
                 if other < id {
                     t.standing = None;
                 } else {
                     // The other tab joined after this one stood: tell it.
-                    t.post(&format!("stand:{id}"));
+                    t.post_with_id("stand");
                 }
             }
             return;
@@ -418,17 +417,22 @@ fn heard_from_tab(tab: &Shared, message: &str) {
             stand(tab);
             return;
         }
+        // A leader spoke.
+        "state" | "status" | "view" | "lead" => {
+            t.heard_ms = now_ms();
+            t.ping_ms = None;
+            t.standing = None;
+        }
         _ => return,
     }
-    if kind == "lead" {
-        return;
-    }
-    if kind == "state" {
-        if let Some(state) = state_named(rest) {
-            t.live.stream.set(state);
+    match kind {
+        "state" => {
+            if let Some(state) = state_named(rest) {
+                t.live.stream.set(state);
+            }
         }
-    } else {
-        t.apply(message);
+        "status" | "view" => t.apply(message),
+        _ => {}
     }
 }
 
