@@ -22,17 +22,24 @@ FUZZ_SECONDS ?= 600
 # Stable Rust (RUSTC_BOOTSTRAP=1 lets it take cargo-fuzz's flags), no sanitizer (see fuzz/run.sh).
 FUZZ_BUILD := RUSTC_BOOTSTRAP=1 cargo fuzz build --sanitizer none --target-dir $(FUZZ_DIR)
 
-# The browser build rebuilds std for wasm with panics that abort at once (no panic messages,
-# no unwinding: with fewer reactive nodes in the islands, 17 KiB gzip off the public bundle).
-# That takes -Zbuild-std (lib-cargo-args in Cargo.toml) and rust-src; RUSTC_BOOTSTRAP=1 lets
-# stable cargo take it. The rustflags apply to wasm only; the server build is as before.
-LEPTOS_ENV := RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
+# The browser build rebuilds std for wasm, for size (`optimize_for_size`), with panics that
+# abort at once (no panic messages, no unwinding), no `Debug` formatting and no source
+# locations, and without the reference-types and multivalue proposals (wasm-bindgen's glue
+# is smaller without them). That takes -Zbuild-std (lib-cargo-args in Cargo.toml) and
+# rust-src; RUSTC_BOOTSTRAP=1 lets stable cargo take it. The rustflags apply to wasm only;
+# the server build is as before.
+LEPTOS_ENV := RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none -Ctarget-feature=-reference-types,-multivalue"
+# The admin area's islands are a browser bundle of their own (feature hydrate-admin), built
+# into a site of its own (cargo-leptos empties the site it builds) and copied beside the
+# public one: public pages never load the admin area's code.
+ADMIN_SITE := $(CURDIR)/target/site-admin
+ADMIN_BUNDLE := statuscast_admin
 
 .PHONY: run test setup tools npm chromium postgres build lint unit e2e bench bench-attack clean fuzz-tools fuzz-build fuzz-smoke fuzz
 
-# --split: the admin area's islands are lazy, in chunks of their own that public pages never load.
-run: setup
-	$(LEPTOS_ENV) cargo leptos serve --release --split
+# The release build (both browser bundles), then the server, which reads Leptos.toml.
+run: build
+	$(TARGET_DIR)/release/statuscast serve
 
 test: setup chromium postgres lint unit fuzz-smoke build e2e
 
@@ -78,6 +85,7 @@ lint:
 	cargo fmt --check --manifest-path fuzz/Cargo.toml
 	cargo clippy --features ssr --tests --examples -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate-admin -- -D warnings
 
 # Unit tests (beside the code) and integration tests (tests/: a real server on an ephemeral port).
 unit:
@@ -103,9 +111,16 @@ fuzz-smoke: fuzz-build
 fuzz: fuzz-build
 	@FUZZ_DIR=$(FUZZ_DIR) fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# Release build of the server and the hydrate bundle.
+# Release build of the server and the two browser bundles: the public one (every page but the
+# admin area) and the admin area's. wasm-bindgen exports the adapters server functions use for
+# streamed bodies whether or not anything streams; the public bundle has no server function,
+# so they are removed from it (tools/strip_unused_exports.sh) and the bundle optimised again.
 build: setup
-	$(LEPTOS_ENV) cargo leptos build --release --split
+	$(LEPTOS_ENV) LEPTOS_SITE_ROOT=$(ADMIN_SITE) LEPTOS_OUTPUT_NAME=$(ADMIN_BUNDLE) \
+	  cargo leptos build --release --frontend-only --lib-features hydrate-admin
+	$(LEPTOS_ENV) cargo leptos build --release
+	cp $(ADMIN_SITE)/pkg/$(ADMIN_BUNDLE).js $(ADMIN_SITE)/pkg/$(ADMIN_BUNDLE).wasm $(SITE_ROOT)/pkg/
+	tools/strip_unused_exports.sh $(SITE_ROOT)/pkg/statuscast.wasm
 	@bench/bundle.sh $(SITE_ROOT)/pkg
 
 # End-to-end tests in Debian's Chromium against the release build.

@@ -158,6 +158,28 @@ test.describe('operators', () => {
     await context.close();
   });
 
+  test('public pages load the public bundle only; the admin area loads its own', async ({ browser }) => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watchConsole(page);
+    const wasm: string[] = [];
+    page.on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path.endsWith('.wasm')) wasm.push(path);
+    });
+    for (const path of ['/', '/history', '/no-such-page']) {
+      await page.goto(server.base + path);
+      await expect(page.locator('#system-status .stream-state')).toHaveAttribute('data-stream', 'live', { timeout: 15_000 });
+    }
+    expect([...new Set(wasm)]).toEqual(['/pkg/statuscast.wasm']);
+    wasm.length = 0;
+    await page.goto(server.base + '/admin');
+    await expect(page.locator('#system-status .stream-state')).toHaveAttribute('data-stream', 'live', { timeout: 15_000 });
+    expect(wasm).toEqual(['/pkg/statuscast_admin.wasm']);
+    expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
+    await context.close();
+  });
+
   test('without JavaScript, the admin area works with plain form posts', async ({ browser }) => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const operator = await context.newPage();

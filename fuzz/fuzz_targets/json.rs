@@ -1,6 +1,8 @@
 //! The JSON the server and the browser share: snapshots (every SSE event's data) and the
 //! status view (the page's initial state). The server reads and writes them with serde; the
-//! browser reads them with its own small reader (`model::json`, `Snapshot::from_json`).
+//! browser parses them with `JSON.parse` and reads the result field by field (`model::decode`,
+//! `Snapshot::from_json`). Here the same decoder reads what the crate's own small reader
+//! (`model::json`) parsed: "the browser" below is that pair.
 //!
 //! - Neither reader panics on any bytes.
 //! - What serde reads, written out again, reads back equal (serde and the browser alike).

@@ -1,121 +1,186 @@
-//! The browser's reader for snapshots: it decodes a [`json::Value`](super::json::Value) field
-//! by field instead of using serde (no serde_json, no derived `Deserialize` per struct in
-//! the wasm bundle). The server uses the derived impls; tests check that both read what the
-//! server writes identically.
+//! How the browser reads snapshots: field by field from a parsed JSON document, without
+//! serde (no serde_json and no derived `Deserialize` per struct in the wasm bundle). The
+//! browser parses with its own `JSON.parse` and reads the result through [`Node`] for
+//! `JsValue`; tests and the fuzz target read the same way from [`json::Value`](super::json::Value).
+//! The server uses the derived impls; tests check that both read what the server writes
+//! identically.
 
-use super::json::Value;
 use super::{
     ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, Level, MaintenanceWindow, Override, Snapshot, StatusView,
 };
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_string)
+/// A node of a parsed JSON document, as the decoder reads it.
+pub trait Node: Sized {
+    /// The member `key`; null (see [`Node::is_null`]) when absent or when this is not an object.
+    fn get(&self, key: &str) -> Self;
+    fn text(&self) -> Option<String>;
+    /// An integer (a number without a fraction, within `i64`).
+    fn int(&self) -> Option<i64>;
+    /// Null, or absent.
+    fn is_null(&self) -> bool;
+    fn items(&self) -> Option<Vec<Self>>;
+}
+
+/// The browser's: a value `JSON.parse` returned.
+#[cfg(feature = "hydrate")]
+impl Node for wasm_bindgen::JsValue {
+    fn get(&self, key: &str) -> Self {
+        // `Reflect.get` throws on what is not an object: read as absent.
+        js_sys::Reflect::get(self, &key.into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+    }
+
+    fn text(&self) -> Option<String> {
+        self.as_string()
+    }
+
+    fn int(&self) -> Option<i64> {
+        // `as` saturates: a number past i64 is refused by the round trip.
+        self.as_f64().map(|f| (f, f as i64)).filter(|&(f, i)| i as f64 == f).map(|(_, i)| i)
+    }
+
+    fn is_null(&self) -> bool {
+        self.is_null() || self.is_undefined()
+    }
+
+    fn items(&self) -> Option<Vec<Self>> {
+        js_sys::Array::is_array(self).then(|| js_sys::Array::from(self).iter().collect())
+    }
+}
+
+/// The crate's own reader's (tests and fuzzing).
+#[cfg(any(feature = "browser-json", test))]
+impl<'a> Node for &'a super::json::Value {
+    fn get(&self, key: &str) -> Self {
+        &self[key]
+    }
+
+    fn text(&self) -> Option<String> {
+        self.as_str().map(str::to_string)
+    }
+
+    fn int(&self) -> Option<i64> {
+        self.as_i64()
+    }
+
+    fn is_null(&self) -> bool {
+        super::json::Value::is_null(self)
+    }
+
+    fn items(&self) -> Option<Vec<Self>> {
+        match self {
+            super::json::Value::Array(items) => Some(items.iter().collect()),
+            _ => None,
+        }
+    }
 }
 
 /// An optional integer: absent or null is `None`, anything else must be an integer.
-fn opt_int(v: &Value) -> Option<Option<i64>> {
-    match v {
-        Value::Null => Some(None),
-        v => v.as_i64().map(Some),
+fn opt_int<N: Node>(v: &N) -> Option<Option<i64>> {
+    if v.is_null() {
+        Some(None)
+    } else {
+        v.int().map(Some)
     }
 }
 
-fn list<T>(v: &Value, each: fn(&Value) -> Option<T>) -> Option<Vec<T>> {
-    match v {
-        Value::Null => Some(Vec::new()),
-        Value::Array(items) => items.iter().map(each).collect(),
-        _ => None,
+fn list<N: Node, T>(v: &N, each: fn(&N) -> Option<T>) -> Option<Vec<T>> {
+    if v.is_null() {
+        return Some(Vec::new());
     }
+    v.items()?.iter().map(each).collect()
+}
+
+fn text<N: Node>(v: &N) -> Option<String> {
+    v.text()
 }
 
 /// One of a fixed set of names (a lookup: no error values built in the browser).
-fn named<T: Copy>(v: &Value, all: &[T], as_str: fn(T) -> &'static str) -> Option<T> {
-    let s = v.as_str()?;
+fn named<N: Node, T: Copy>(v: &N, all: &[T], as_str: fn(T) -> &'static str) -> Option<T> {
+    let s = v.text()?;
     all.iter().copied().find(|x| as_str(*x) == s)
 }
 
-fn level(v: &Value) -> Option<Level> {
+fn level<N: Node>(v: &N) -> Option<Level> {
     named(v, &Level::ALL, Level::as_str)
 }
 
-fn impact(v: &Value) -> Option<Impact> {
-    named(v, &Impact::ALL, Impact::as_str)
-}
-
-fn status(v: &Value) -> Option<IncidentStatus> {
-    named(v, &IncidentStatus::ALL, IncidentStatus::as_str)
-}
-
-fn component(v: &Value) -> Option<ComponentStatus> {
+fn component<N: Node>(v: &N) -> Option<ComponentStatus> {
+    let group = v.get("group");
     Some(ComponentStatus {
-        id: text(&v["id"])?,
-        name: text(&v["name"])?,
-        group: match &v["group"] {
-            Value::Null => None,
-            g => Some(text(g)?),
-        },
-        level: level(&v["level"])?,
-        reason: text(&v["reason"])?,
-        since_ms: v["since_ms"].as_i64()?,
-        checked_at_ms: opt_int(&v["checked_at_ms"])?.unwrap_or(0),
-        latency_ms: opt_int(&v["latency_ms"])?.map(|l| l as u32),
+        id: v.get("id").text()?,
+        name: v.get("name").text()?,
+        group: if group.is_null() { None } else { Some(group.text()?) },
+        level: level(&v.get("level"))?,
+        reason: v.get("reason").text()?,
+        since_ms: v.get("since_ms").int()?,
+        checked_at_ms: opt_int(&v.get("checked_at_ms"))?.unwrap_or(0),
+        latency_ms: opt_int(&v.get("latency_ms"))?.map(|l| l as u32),
     })
 }
 
-fn operator_override(v: &Value) -> Option<Option<Override>> {
+fn operator_override<N: Node>(v: &N) -> Option<Option<Override>> {
     if v.is_null() {
         return Some(None);
     }
-    Some(Some(Override { level: level(&v["level"])?, message: text(&v["message"])?, set_at_ms: v["set_at_ms"].as_i64()? }))
+    Some(Some(Override {
+        level: level(&v.get("level"))?,
+        message: v.get("message").text()?,
+        set_at_ms: v.get("set_at_ms").int()?,
+    }))
 }
 
-fn update(v: &Value) -> Option<IncidentUpdate> {
-    Some(IncidentUpdate { at_ms: v["at_ms"].as_i64()?, status: status(&v["status"])?, message: text(&v["message"])? })
+fn update<N: Node>(v: &N) -> Option<IncidentUpdate> {
+    Some(IncidentUpdate {
+        at_ms: v.get("at_ms").int()?,
+        status: named(&v.get("status"), &IncidentStatus::ALL, IncidentStatus::as_str)?,
+        message: v.get("message").text()?,
+    })
 }
 
-fn incident(v: &Value) -> Option<Incident> {
+fn incident<N: Node>(v: &N) -> Option<Incident> {
     Some(Incident {
-        id: v["id"].as_i64()?,
-        title: text(&v["title"])?,
-        impact: impact(&v["impact"])?,
-        components: list(&v["components"], text)?,
-        status: status(&v["status"])?,
-        started_ms: v["started_ms"].as_i64()?,
-        resolved_ms: opt_int(&v["resolved_ms"])?,
-        updates: list(&v["updates"], update)?,
+        id: v.get("id").int()?,
+        title: v.get("title").text()?,
+        impact: named(&v.get("impact"), &Impact::ALL, Impact::as_str)?,
+        components: list(&v.get("components"), text)?,
+        status: named(&v.get("status"), &IncidentStatus::ALL, IncidentStatus::as_str)?,
+        started_ms: v.get("started_ms").int()?,
+        resolved_ms: opt_int(&v.get("resolved_ms"))?,
+        updates: list(&v.get("updates"), update)?,
     })
 }
 
-fn window(v: &Value) -> Option<MaintenanceWindow> {
+fn window<N: Node>(v: &N) -> Option<MaintenanceWindow> {
     Some(MaintenanceWindow {
-        id: v["id"].as_i64()?,
-        title: text(&v["title"])?,
-        starts_ms: v["starts_ms"].as_i64()?,
-        ends_ms: v["ends_ms"].as_i64()?,
-        components: list(&v["components"], text)?,
+        id: v.get("id").int()?,
+        title: v.get("title").text()?,
+        starts_ms: v.get("starts_ms").int()?,
+        ends_ms: v.get("ends_ms").int()?,
+        components: list(&v.get("components"), text)?,
     })
 }
 
-pub fn snapshot(v: &Value) -> Option<Snapshot> {
+pub fn snapshot<N: Node>(v: &N) -> Option<Snapshot> {
     Some(Snapshot {
-        version: v["version"].as_u64()?,
-        level: level(&v["level"])?,
-        message: text(&v["message"])?,
-        updated_at_ms: v["updated_at_ms"].as_i64()?,
-        components: list(&v["components"], component)?,
-        operator_override: operator_override(&v["override"])?,
-        incidents: list(&v["incidents"], incident)?,
-        maintenance: list(&v["maintenance"], window)?,
+        version: u64::try_from(v.get("version").int()?).ok()?,
+        level: level(&v.get("level"))?,
+        message: v.get("message").text()?,
+        updated_at_ms: v.get("updated_at_ms").int()?,
+        components: list(&v.get("components"), component)?,
+        operator_override: operator_override(&v.get("override"))?,
+        incidents: list(&v.get("incidents"), incident)?,
+        maintenance: list(&v.get("maintenance"), window)?,
     })
 }
 
-pub fn status_view(v: &Value) -> Option<StatusView> {
-    Some(StatusView { snapshot: snapshot(&v["snapshot"])?, server_now_ms: v["server_now_ms"].as_i64()? })
+pub fn status_view<N: Node>(v: &N) -> Option<StatusView> {
+    Some(StatusView { snapshot: snapshot(&v.get("snapshot"))?, server_now_ms: v.get("server_now_ms").int()? })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::json::Value;
 
     fn full() -> Snapshot {
         Snapshot {
@@ -175,7 +240,7 @@ mod tests {
             let json = serde_json::to_string(&StatusView { snapshot: s.clone(), server_now_ms: 77 }).unwrap();
             let derived: StatusView = serde_json::from_str(&json).unwrap();
             let value = Value::parse(&json).unwrap();
-            assert_eq!(status_view(&value), Some(derived.clone()));
+            assert_eq!(status_view(&&value), Some(derived.clone()));
             assert_eq!(Snapshot::from_json(&serde_json::to_string(&s).unwrap()), Some(s.clone()));
             assert_eq!(derived.snapshot, s);
         }
@@ -184,7 +249,7 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_snapshot() {
         let mut v = serde_json::to_value(full()).unwrap();
-        let read = |v: &serde_json::Value| snapshot(&Value::parse(&v.to_string()).unwrap());
+        let read = |v: &serde_json::Value| snapshot(&&Value::parse(&v.to_string()).unwrap());
         assert!(read(&v).is_some());
         v["components"][0]["level"] = "on_fire".into();
         assert!(read(&v).is_none());

@@ -1,9 +1,11 @@
-//! A small JSON reader for the browser: snapshots arrive as JSON (in the page, and in every
-//! SSE event), and `serde_json` with serde's generic machinery would cost the wasm bundle
-//! about 35 KiB gzip. This reads just what the server writes: objects, arrays, strings
-//! (every escape, surrogate pairs included), integers, `true`, `false`, `null`. A number with
-//! a fraction or an exponent is read as "not an integer" (no snapshot field is one).
-//! Anything malformed is `None`, never a panic.
+//! A small JSON reader, for reading snapshots the way the browser does where there is no
+//! browser: in tests and in the `json` fuzz target (feature `browser-json`). The browser
+//! parses with its own `JSON.parse`; both results are read by the same [`decode`](super::decode)
+//! code, so this checks that code against serde's reading of the same documents. It reads
+//! just what the server writes: objects, arrays, strings (every escape, surrogate pairs
+//! included), integers, `true`, `false`, `null`. A number with a fraction or an exponent is
+//! read as "not an integer" (no snapshot field is one). Anything malformed is `None`, never
+//! a panic.
 
 /// A parsed JSON value.
 #[derive(Clone, Debug, PartialEq)]

@@ -4,7 +4,7 @@
 #[cfg(any(feature = "hydrate", feature = "browser-json", test))]
 mod decode;
 mod incident;
-#[cfg(any(feature = "hydrate", feature = "browser-json", test))]
+#[cfg(any(feature = "browser-json", test))]
 pub mod json;
 mod level;
 mod snapshot;

@@ -112,12 +112,16 @@ pub struct StatusView {
     pub server_now_ms: i64,
 }
 
-/// The browser reads snapshots without serde (see [`super::decode`]).
+/// The browser reads snapshots without serde (see [`super::decode`]): parsed by its own
+/// `JSON.parse`, or elsewhere (tests, fuzzing) by the crate's [`json`](super::json) reader.
 #[cfg(any(feature = "hydrate", feature = "browser-json", test))]
 impl Snapshot {
     /// A snapshot from the JSON the server writes (an SSE event's data); `None` if it is not one.
     pub fn from_json(text: &str) -> Option<Snapshot> {
-        super::decode::snapshot(&super::json::Value::parse(text)?)
+        #[cfg(feature = "hydrate")]
+        return super::decode::snapshot(&js_sys::JSON::parse(text).ok()?);
+        #[cfg(not(feature = "hydrate"))]
+        return super::decode::snapshot(&&super::json::Value::parse(text)?);
     }
 }
 
@@ -125,7 +129,10 @@ impl Snapshot {
 impl StatusView {
     /// A status view from the JSON the server writes into the page; `None` if it is not one.
     pub fn from_json(text: &str) -> Option<StatusView> {
-        super::decode::status_view(&super::json::Value::parse(text)?)
+        #[cfg(feature = "hydrate")]
+        return super::decode::status_view(&js_sys::JSON::parse(text).ok()?);
+        #[cfg(not(feature = "hydrate"))]
+        return super::decode::status_view(&&super::json::Value::parse(text)?);
     }
 }
 

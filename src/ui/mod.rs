@@ -3,12 +3,15 @@
 //!
 //! Leptos runs in islands mode: pages are rendered on the server only, and just the islands
 //! run in the browser: [`Live`] (the page's one stream), the [`SystemStatus`] partial, and the
-//! status page's live board. Everything else (uptime bars, incident history, the admin
-//! area) ships no code. This module never imports server code: the server hands each page
-//! its data as [`PageData`].
+//! status page's live board, in the public pages' bundle; the admin area's forms, in a bundle
+//! of their own that only the admin area loads. Everything else (uptime bars, incident
+//! history) ships no code. This module never imports server code: the server hands each
+//! page its data as [`PageData`].
 
+#[cfg(any(feature = "ssr", feature = "hydrate-admin"))]
 pub mod admin;
 pub mod cards;
+mod fresh;
 pub mod history;
 mod live;
 mod status_page;
@@ -19,8 +22,8 @@ pub use live::{Live, LiveStatus, StreamState};
 pub use system_status::SystemStatus;
 
 use crate::model::StatusView;
-use leptos::either::EitherOf4;
-use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use leptos::{either::EitherOf4, prelude::*};
 
 /// The document title for a level ("Partial outage · statuscast").
 pub fn title_for(level: crate::model::Level) -> String {
@@ -44,12 +47,14 @@ pub enum PageData {
     /// The status page's history (drawn once a minute, shared by every view).
     Status(uptime::DrawnHistory),
     History(history::HistoryPage),
+    #[cfg(any(feature = "ssr", feature = "hydrate-admin"))]
     Admin(admin::AdminView),
     /// The 404 page, and pages rendered without data.
     None,
 }
 
 /// The HTML document around the app (rendered on the server only).
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let title = use_context::<PageContext>().map(|page| title_for(page.status.snapshot.level));
     view! {
@@ -74,6 +79,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The layout: header, the live root (system-status partial and the page), footer.
+#[cfg(feature = "ssr")]
 #[component]
 pub fn App() -> impl IntoView {
     let data = use_context::<PageContext>().map(|p| p.data).unwrap_or(PageData::None);
@@ -100,6 +106,7 @@ pub fn App() -> impl IntoView {
 
 /// The page itself. Built inside [`Live`]'s children, so that the islands in it find the
 /// page's [`LiveStatus`] (a component runs under the owner it is built in).
+#[cfg(feature = "ssr")]
 #[component]
 fn PageMain(data: PageData) -> impl IntoView {
     match (Page::current(), data) {
@@ -134,15 +141,14 @@ impl Page {
     }
 
     /// The page for the request being rendered (pages are rendered on the server only).
+    #[cfg(feature = "ssr")]
     fn current() -> Page {
-        #[cfg(feature = "ssr")]
         let path = use_context::<axum::http::request::Parts>().map(|p| p.uri.path().to_string());
-        #[cfg(not(feature = "ssr"))]
-        let path: Option<String> = None;
         Page::for_path(path.as_deref().unwrap_or("/"))
     }
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]

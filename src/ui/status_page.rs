@@ -2,7 +2,9 @@
 //! level and reason, grouped) and, below it, the history (static, drawn on the server).
 
 use super::cards::{IncidentCard, MaintenanceCard};
+use super::fresh::Fresh;
 use super::live::LiveStatus;
+#[cfg(feature = "ssr")]
 use super::uptime::{DrawnHistory, DrawnUptime};
 use crate::model::{ago, component_names, until, ComponentStatus, Incident, MaintenanceWindow, Snapshot};
 use leptos::prelude::*;
@@ -20,6 +22,7 @@ fn grouped(components: &[ComponentStatus]) -> Vec<(String, Vec<ComponentStatus>)
     groups
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 pub fn StatusPage(history: DrawnHistory) -> impl IntoView {
     view! {
@@ -35,10 +38,10 @@ pub fn StatusPage(history: DrawnHistory) -> impl IntoView {
 #[island]
 fn LiveBoard() -> impl IntoView {
     let live = LiveStatus::expect();
-    move || {
+    Fresh(move || {
         let now = live.now_ms.get();
         live.snapshot.with(|s| board(s, now))
-    }
+    })
 }
 
 fn board(s: &Snapshot, now: i64) -> impl IntoView {

@@ -1,5 +1,6 @@
 //! The system-status partial, in the layout of every page.
 
+use super::fresh::Fresh;
 use super::live::{LiveStatus, StreamState};
 use crate::model::{age_text, until, Snapshot};
 use leptos::prelude::*;
@@ -12,10 +13,10 @@ use leptos::prelude::*;
 #[island]
 pub fn SystemStatus() -> impl IntoView {
     let live = LiveStatus::expect();
-    move || {
+    Fresh(move || {
         let (now, stream) = (live.now_ms.get(), live.stream.get());
         live.snapshot.with(|s| partial(s, now, stream))
-    }
+    })
 }
 
 fn partial(s: &Snapshot, now: i64, stream: StreamState) -> impl IntoView {

@@ -10,7 +10,7 @@ use crate::ui::history::HistoryPage;
 use crate::ui::{shell, Page, PageContext, PageData};
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, LeptosOptions};
 
 /// The status a page is rendered with (the hub's latest snapshot and the server's clock, to
 /// the second), and the page's data.
@@ -39,7 +39,7 @@ pub async fn render(state: AppState, req: Request, data: PageData) -> Response {
 }
 
 async fn render_with(state: AppState, req: Request, page: PageContext) -> Response {
-    let options = state.leptos_options.clone();
+    let options = bundle_for(&state.leptos_options, &page.data);
     let handler = leptos_axum::render_app_to_stream_with_context(
         move || {
             provide_context(state.clone());
@@ -49,6 +49,26 @@ async fn render_with(state: AppState, req: Request, page: PageContext) -> Respon
         move || shell(options.clone()),
     );
     handler(req).await.into_response()
+}
+
+/// The name `make build` gives the admin area's browser bundle (its islands; see
+/// `ui::admin`), beside the public pages' bundle in the site's `pkg` folder.
+const ADMIN_BUNDLE: &str = "statuscast_admin";
+
+/// The site settings a page is rendered with: the admin area loads its own browser bundle
+/// where the site has one; elsewhere (and in a build without it, such as `cargo leptos
+/// watch`, where the admin area's forms work as plain form posts) the public one.
+fn bundle_for(options: &LeptosOptions, data: &PageData) -> LeptosOptions {
+    static ADMIN_BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let admin_built = || {
+        let pkg = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+        pkg.join(format!("{ADMIN_BUNDLE}.wasm")).exists()
+    };
+    let mut options = options.clone();
+    if matches!(data, PageData::Admin(_)) && *ADMIN_BUILT.get_or_init(admin_built) {
+        options.output_name = ADMIN_BUNDLE.into();
+    }
+    options
 }
 
 /// Headers of every admin page: never cached (it holds the CSRF token), never framed (its

@@ -5,6 +5,10 @@
 //! the lists follow the live status; without, it is a plain form post answered with the
 //! page again. Every form carries the session's CSRF token; every value goes through
 //! `view!`.
+//!
+//! Its islands are in a browser bundle of their own, which only the admin area loads (the
+//! `hydrate-admin` feature; see the Makefile's `build`): the public pages' bundle has none
+//! of this code.
 
 pub mod actions;
 
@@ -127,7 +131,7 @@ fn FieldError(shown: RwSignal<Notice>, form: String, field: &'static str) -> imp
     move || shown.with(|n| n.field_error(&form, field)).map(|e| view! { <span class="field-error">{e}</span> })
 }
 
-#[island(lazy)]
+#[island]
 fn LoginForm(notice: Notice) -> impl IntoView {
     let shown = RwSignal::new(notice);
     let login = ServerAction::<Login>::new();
@@ -213,7 +217,7 @@ fn ComponentBoxes(components: Vec<ComponentStatus>, checked: Vec<String>) -> imp
 
 /// The dashboard: an island, so that its forms answer in place and its lists follow the
 /// live status (another operator's incident appears here too).
-#[island(lazy)]
+#[island]
 fn AdminDashboard(csrf: String, notice: Notice) -> impl IntoView {
     let live = LiveStatus::expect();
     let typed = notice.clone();
