@@ -49,7 +49,7 @@ impl Node for wasm_bindgen::JsValue {
 
 /// The crate's own reader's (tests and fuzzing).
 #[cfg(any(feature = "browser-json", test))]
-impl<'a> Node for &'a super::json::Value {
+impl Node for &super::json::Value {
     fn get(&self, key: &str) -> Self {
         &self[key]
     }
