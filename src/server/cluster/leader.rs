@@ -20,6 +20,8 @@ use std::time::Duration;
 pub const LOCK_KEY: i64 = 0x0073_7461_7475_7363;
 /// How often a follower tries to take the lock.
 pub const RETRY: Duration = Duration::from_secs(1);
+/// How long a leader that stepped down waits before competing again.
+const YIELD: Duration = Duration::from_secs(2);
 /// How often the leader makes sure its connection (and so its lock) is alive.
 const PING: Duration = Duration::from_millis(250);
 /// How long one statement on the lock connection may take.
@@ -28,86 +30,126 @@ const STATEMENT: Duration = Duration::from_secs(2);
 pub const APPLICATION_NAME: &str = "statuscast-leader";
 
 /// Competes for leadership for as long as the process runs.
+///
+/// A leader whose lock connection fails steps down at once (it publishes nothing more). If
+/// PostgreSQL still answers (its connection alone was cut) it also stops its checks and waits
+/// [`YIELD`] before competing again, so that another instance takes over. If PostgreSQL does
+/// not answer at all, nobody can lead or publish; the last leader's checks go on and their
+/// results are held (see `checks::history`) until it is back, when this instance competes at
+/// once: it leads again, or stops its checks as soon as it finds the lock taken.
 pub fn spawn(cluster: Arc<Cluster>, duties: Arc<Duties>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut orphaned = false;
+        let mut conn: Option<PgConnection> = None;
         loop {
-            match compete(&cluster).await {
-                Some(conn) => lead(&cluster, &duties, conn).await,
-                None => tokio::time::sleep(RETRY).await,
+            let wait = if orphaned { PING } else { RETRY };
+            if conn.is_none() {
+                conn = connect(&cluster).await;
+            }
+            let Some(c) = conn.as_mut() else {
+                tokio::time::sleep(wait).await;
+                continue;
+            };
+            let tried = tokio::time::timeout(
+                STATEMENT,
+                sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(c),
+            )
+            .await;
+            match tried {
+                Ok(Ok(true)) => {
+                    let held = conn.take().expect("connected");
+                    match lead(&cluster, &duties, held).await {
+                        Ended::Unreachable => orphaned = true,
+                        Ended::SteppedDown => {
+                            duties.leave_office().await;
+                            orphaned = false;
+                            tokio::time::sleep(YIELD).await;
+                        }
+                    }
+                }
+                Ok(Ok(false)) => {
+                    if orphaned {
+                        tracing::info!("leadership: another instance leads; stopping the checks");
+                        duties.leave_office().await;
+                        orphaned = false;
+                    }
+                    tokio::time::sleep(RETRY).await;
+                }
+                Ok(Err(_)) | Err(_) => {
+                    conn = None;
+                    tokio::time::sleep(wait).await;
+                }
             }
         }
     })
 }
 
-/// Connects and tries for the lock every [`RETRY`]; the connection once it holds the lock,
-/// `None` when the connection failed.
-async fn compete(cluster: &Cluster) -> Option<PgConnection> {
+/// A connection of its own for the lock, named [`APPLICATION_NAME`].
+async fn connect(cluster: &Cluster) -> Option<PgConnection> {
     let options = cluster.store().connect_options().clone().application_name(APPLICATION_NAME);
-    let mut conn = match tokio::time::timeout(STATEMENT * 5, PgConnection::connect_with(&options)).await {
-        Ok(Ok(c)) => c,
+    match tokio::time::timeout(STATEMENT * 2, PgConnection::connect_with(&options)).await {
+        Ok(Ok(c)) => Some(c),
         Ok(Err(e)) => {
             tracing::debug!("leadership: cannot connect: {e}");
-            return None;
+            None
         }
-        Err(_) => return None,
-    };
-    loop {
-        let tried = tokio::time::timeout(
-            STATEMENT,
-            sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(&mut conn),
-        )
-        .await;
-        match tried {
-            Ok(Ok(true)) => return Some(conn),
-            Ok(Ok(false)) => tokio::time::sleep(RETRY).await,
-            Ok(Err(e)) => {
-                tracing::debug!("leadership: the lock connection failed: {e}");
-                return None;
-            }
-            Err(_) => return None,
-        }
+        Err(_) => None,
     }
 }
 
-/// Holds the lock on `conn`: claims a term, does the leader's work until the connection fails
-/// or the term is fenced out, then steps down (the connection is dropped, releasing the lock).
-async fn lead(cluster: &Cluster, duties: &Duties, mut conn: PgConnection) {
+/// How a term ended.
+enum Ended {
+    /// Fenced out, or the connection was cut while PostgreSQL answers: the checks stop.
+    SteppedDown,
+    /// PostgreSQL does not answer: nobody can lead; the checks go on, results held.
+    Unreachable,
+}
+
+/// Holds the lock on `conn`: claims a term and does the leader's work until the connection
+/// fails or the term is fenced out; then publishes nothing more (the connection is dropped,
+/// releasing the lock if PostgreSQL has not already).
+async fn lead(cluster: &Cluster, duties: &Duties, mut conn: PgConnection) -> Ended {
     let claimed = match tokio::time::timeout(STATEMENT, claim_term(&mut conn, cluster.id())).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => {
             tracing::warn!("leadership: holding the lock but the term could not be claimed: {e}");
-            return;
+            return Ended::SteppedDown;
         }
-        Err(_) => return,
+        Err(_) => return Ended::SteppedDown,
     };
     let term = claimed.term;
     tracing::info!("leadership: leading in term {term} (from version {})", claimed.stored.version.max(claimed.reserved));
     cluster.set_role(Role::Leader { term });
     let mut roles = cluster.roles();
-    let mut took_office = false;
-    if cluster.term() == Some(term) {
-        duties.take_office(&claimed).await;
-        took_office = true;
-    }
-    loop {
+    duties.take_office(&claimed).await;
+    let lost = loop {
         if cluster.term() != Some(term) {
-            break;
+            break false;
         }
         tokio::select! {
-            _ = async { roles.wait_for(|r| *r != Role::Leader { term }).await.is_ok() } => break,
+            _ = async { roles.wait_for(|r| *r != Role::Leader { term }).await.is_ok() } => break false,
             _ = tokio::time::sleep(PING) => {
                 let alive = tokio::time::timeout(STATEMENT, sqlx::query("SELECT 1").execute(&mut conn)).await;
                 if !matches!(alive, Ok(Ok(_))) {
-                    tracing::warn!("leadership: the lock connection is gone; stepping down from term {term}");
-                    break;
+                    break true;
                 }
             }
         }
-    }
+    };
     cluster.set_role(Role::Follower);
-    if took_office {
-        duties.leave_office().await;
+    drop(conn);
+    if !lost {
+        return Ended::SteppedDown;
     }
-    // Closing the connection releases the lock (if PostgreSQL has not already).
-    let _ = tokio::time::timeout(STATEMENT, conn.close()).await;
+    // Cut off, or is PostgreSQL away?
+    match connect(cluster).await {
+        Some(_) => {
+            tracing::warn!("leadership: the lock connection was cut; stepped down from term {term}");
+            Ended::SteppedDown
+        }
+        None => {
+            tracing::warn!("leadership: PostgreSQL does not answer; stepped down from term {term}, checks go on, results held");
+            Ended::Unreachable
+        }
+    }
 }
