@@ -180,8 +180,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         Some(c) => Engine::clustered(store, persisted, hub.clone(), c.clone()),
         None => Engine::new(store, persisted, hub.clone()),
     });
+    // One of several instances: if nobody leads, this one leads from the start.
+    let first = match &cluster {
+        Some(cluster) => cluster::leader::try_once(cluster).await,
+        None => None,
+    };
+    if let Some(won) = &first {
+        cluster::duties::adopt(&engine, &won.claimed).await;
+    }
     // A single instance always runs the checks; one of several while it leads.
-    let (active, checks_run) = tokio::sync::watch::channel(cluster.is_none());
+    let (active, checks_run) = tokio::sync::watch::channel(cluster.is_none() || first.is_some());
     // The first page served already shows real results (each check's first run, within 2 s;
     // with several instances, the newest stored snapshot).
     let checks =
@@ -192,8 +200,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
                 tracing::warn!("no stored snapshot to start from: {e}");
             }
             let duties = cluster::duties::Duties::new(cluster.clone(), engine.clone(), checks.clone(), active);
+            if first.is_some() {
+                duties.settle_in().await;
+                if let Err(e) = engine.flush_details().await {
+                    tracing::warn!("the first check results were not published: {e}");
+                }
+            }
             cluster::replicate::spawn(cluster.clone(), duties.clone());
-            cluster::leader::spawn(cluster.clone(), duties);
+            cluster::leader::spawn(cluster.clone(), duties, first);
         }
         None => {
             engine.flush_details().await?;

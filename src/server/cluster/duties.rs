@@ -18,6 +18,18 @@ use tokio::sync::{watch, Notify};
 /// How often the leader reads the operators' writes without being woken.
 const REFRESH: Duration = Duration::from_secs(5);
 
+/// The engine goes on from the stored snapshot, with versions above it.
+pub async fn adopt(engine: &Engine, claimed: &Claimed) {
+    let stored = claimed.stored.json.as_deref().and_then(|j| match serde_json::from_str::<Snapshot>(j) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!("the stored snapshot is unreadable, starting from an empty one: {e}");
+            None
+        }
+    });
+    engine.adopt(stored, claimed.stored.version.max(claimed.reserved), claimed.stored.applied_change).await;
+}
+
 pub struct Duties {
     cluster: Arc<Cluster>,
     engine: Arc<Engine>,
@@ -39,17 +51,16 @@ impl Duties {
     /// Starts leading: the engine goes on from the stored snapshot (versions above it), the
     /// operators' writes and heartbeats are read, and the checks start.
     pub async fn take_office(&self, claimed: &Claimed) {
-        let stored = claimed.stored.json.as_deref().and_then(|j| match serde_json::from_str::<Snapshot>(j) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::error!("the stored snapshot is unreadable, starting from an empty one: {e}");
-                None
-            }
-        });
-        self.engine.adopt(stored, claimed.stored.version.max(claimed.reserved), claimed.stored.applied_change).await;
+        adopt(&self.engine, claimed).await;
+        self.settle_in().await;
+        self.active.send_replace(true);
+    }
+
+    /// The rest of taking office, once the engine has adopted the stored snapshot: the
+    /// heartbeats and the operators' writes are read.
+    pub async fn settle_in(&self) {
         self.read_heartbeats().await;
         self.refresh().await;
-        self.active.send_replace(true);
     }
 
     /// Stops leading: the checks stop (a probe in flight is not reported).

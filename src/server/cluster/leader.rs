@@ -10,7 +10,7 @@
 
 use super::duties::Duties;
 use super::{Cluster, Role};
-use crate::server::store::postgres::cluster::claim_term;
+use crate::server::store::postgres::cluster::{claim_term, Claimed};
 use sqlx::postgres::PgConnection;
 use sqlx::Connection;
 use std::sync::Arc;
@@ -29,7 +29,24 @@ const STATEMENT: Duration = Duration::from_secs(2);
 /// The lock connection's `application_name` (seen in `pg_stat_activity`).
 pub const APPLICATION_NAME: &str = "statuscast-leader";
 
-/// Competes for leadership for as long as the process runs.
+/// Leadership won: the connection that holds the lock, and the term claimed on it.
+pub struct Won {
+    conn: PgConnection,
+    pub claimed: Claimed,
+}
+
+/// At start-up: one try (connect, take the lock if it is free, claim a term), so that the
+/// first instance leads before it serves its first page.
+pub async fn try_once(cluster: &Cluster) -> Option<Won> {
+    let mut conn = connect(cluster).await?;
+    match try_lock(&mut conn).await {
+        Some(true) => claim(cluster, conn).await,
+        _ => None,
+    }
+}
+
+/// Competes for leadership for as long as the process runs (`first`: won at start-up, its
+/// office taken).
 ///
 /// A leader whose lock connection fails steps down at once (it publishes nothing more). If
 /// PostgreSQL still answers (its connection alone was cut) it also stops its checks and waits
@@ -37,11 +54,23 @@ pub const APPLICATION_NAME: &str = "statuscast-leader";
 /// not answer at all, nobody can lead or publish; the last leader's checks go on and their
 /// results are held (see `checks::history`) until it is back, when this instance competes at
 /// once: it leads again, or stops its checks as soon as it finds the lock taken.
-pub fn spawn(cluster: Arc<Cluster>, duties: Arc<Duties>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(cluster: Arc<Cluster>, duties: Arc<Duties>, first: Option<Won>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut orphaned = false;
         let mut conn: Option<PgConnection> = None;
+        let mut won = first;
         loop {
+            if let Some(w) = won.take() {
+                match hold(&cluster, w).await {
+                    Ended::Unreachable => orphaned = true,
+                    Ended::SteppedDown => {
+                        duties.leave_office().await;
+                        orphaned = false;
+                        tokio::time::sleep(YIELD).await;
+                    }
+                }
+                continue;
+            }
             let wait = if orphaned { PING } else { RETRY };
             if conn.is_none() {
                 conn = connect(&cluster).await;
@@ -50,24 +79,15 @@ pub fn spawn(cluster: Arc<Cluster>, duties: Arc<Duties>) -> tokio::task::JoinHan
                 tokio::time::sleep(wait).await;
                 continue;
             };
-            let tried = tokio::time::timeout(
-                STATEMENT,
-                sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(c),
-            )
-            .await;
-            match tried {
-                Ok(Ok(true)) => {
-                    let held = conn.take().expect("connected");
-                    match lead(&cluster, &duties, held).await {
-                        Ended::Unreachable => orphaned = true,
-                        Ended::SteppedDown => {
-                            duties.leave_office().await;
-                            orphaned = false;
-                            tokio::time::sleep(YIELD).await;
-                        }
+            match try_lock(c).await {
+                Some(true) => match claim(&cluster, conn.take().expect("connected")).await {
+                    Some(w) => {
+                        duties.take_office(&w.claimed).await;
+                        won = Some(w);
                     }
-                }
-                Ok(Ok(false)) => {
+                    None => tokio::time::sleep(wait).await,
+                },
+                Some(false) => {
                     if orphaned {
                         tracing::info!("leadership: another instance leads; stopping the checks");
                         duties.leave_office().await;
@@ -75,13 +95,42 @@ pub fn spawn(cluster: Arc<Cluster>, duties: Arc<Duties>) -> tokio::task::JoinHan
                     }
                     tokio::time::sleep(RETRY).await;
                 }
-                Ok(Err(_)) | Err(_) => {
+                None => {
                     conn = None;
                     tokio::time::sleep(wait).await;
                 }
             }
         }
     })
+}
+
+/// Whether the lock was taken; `None` if the connection failed.
+async fn try_lock(conn: &mut PgConnection) -> Option<bool> {
+    let tried = tokio::time::timeout(
+        STATEMENT,
+        sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(conn),
+    )
+    .await;
+    match tried {
+        Ok(Ok(taken)) => Some(taken),
+        _ => None,
+    }
+}
+
+/// Claims the next term on `conn` (which holds the lock); this instance leads from now on.
+async fn claim(cluster: &Cluster, mut conn: PgConnection) -> Option<Won> {
+    let claimed = match tokio::time::timeout(STATEMENT, claim_term(&mut conn, cluster.id())).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            tracing::warn!("leadership: holding the lock but the term could not be claimed: {e}");
+            return None;
+        }
+        Err(_) => return None,
+    };
+    let term = claimed.term;
+    tracing::info!("leadership: leading in term {term} (from version {})", claimed.stored.version.max(claimed.reserved));
+    cluster.set_role(Role::Leader { term });
+    Some(Won { conn, claimed })
 }
 
 /// A connection of its own for the lock, named [`APPLICATION_NAME`].
@@ -105,23 +154,12 @@ enum Ended {
     Unreachable,
 }
 
-/// Holds the lock on `conn`: claims a term and does the leader's work until the connection
-/// fails or the term is fenced out; then publishes nothing more (the connection is dropped,
-/// releasing the lock if PostgreSQL has not already).
-async fn lead(cluster: &Cluster, duties: &Duties, mut conn: PgConnection) -> Ended {
-    let claimed = match tokio::time::timeout(STATEMENT, claim_term(&mut conn, cluster.id())).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => {
-            tracing::warn!("leadership: holding the lock but the term could not be claimed: {e}");
-            return Ended::SteppedDown;
-        }
-        Err(_) => return Ended::SteppedDown,
-    };
+/// Leads while the lock connection lives and the term is not fenced out; then publishes
+/// nothing more (the connection is dropped, releasing the lock if PostgreSQL has not already).
+async fn hold(cluster: &Cluster, won: Won) -> Ended {
+    let Won { mut conn, claimed } = won;
     let term = claimed.term;
-    tracing::info!("leadership: leading in term {term} (from version {})", claimed.stored.version.max(claimed.reserved));
-    cluster.set_role(Role::Leader { term });
     let mut roles = cluster.roles();
-    duties.take_office(&claimed).await;
     let lost = loop {
         if cluster.term() != Some(term) {
             break false;
