@@ -35,7 +35,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PgStore {
     pool: PgPool,
     /// For the connections that must not come from the pool (`server::cluster`).
-    options: PgConnectOptions,
+    options: std::sync::Arc<PgConnectOptions>,
 }
 
 impl PgStore {
@@ -59,7 +59,7 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options.clone());
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate { file: shown.to_string(), source: e })?;
-        Ok(PgStore { pool, options })
+        Ok(PgStore { pool, options: std::sync::Arc::new(options) })
     }
 
     /// The options the pool connects with (for a dedicated connection).
