@@ -128,12 +128,21 @@ async fn a_change_posted_to_one_instance_reaches_every_instance_with_the_same_ve
     }
     assert!(bodies.iter().all(|b| b == &bodies[0]), "every instance answers the same snapshot");
     assert_eq!(bodies[0].0, format!("\"{}\"", events[0].id.as_deref().unwrap()));
-    // One leader, one term, known to all.
+    // One leader, one term and the leader's version, known to all.
+    let version: u64 = events[0].id.as_deref().unwrap().parse().unwrap();
     let mut terms = Vec::new();
     for s in &servers {
         terms.push(metric(s, "statuscast_leader_term").await.unwrap());
+        assert_eq!(metric(s, "statuscast_snapshot_version").await, Some(version));
+        assert_eq!(metric(s, "statuscast_leader_version").await, Some(version));
     }
     assert!(terms.iter().all(|t| *t == terms[0] && *t >= 1), "{terms:?}");
+    // A single instance started on this database later goes on above the cluster's versions.
+    let reserved: i64 = sqlx::query_scalar("SELECT reserved_version FROM engine_state WHERE id = 1")
+        .fetch_one(&mut pg(&url).await)
+        .await
+        .unwrap();
+    assert!(reserved as u64 >= version, "reserved {reserved}, published {version}");
 }
 
 #[tokio::test]

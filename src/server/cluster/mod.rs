@@ -18,7 +18,7 @@ pub mod writes;
 
 use crate::server::store::PgStore;
 use crate::server::stream::hub::Hub;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -39,6 +39,8 @@ pub struct Cluster {
     applied: watch::Sender<u64>,
     /// The term of the newest stored snapshot this instance has seen (the leader's).
     leader_term: AtomicI64,
+    /// The version of the newest stored snapshot this instance has seen.
+    stored_version: AtomicU64,
     hub: Hub,
 }
 
@@ -51,6 +53,7 @@ impl Cluster {
             role: watch::channel(Role::Follower).0,
             applied: watch::channel(0).0,
             leader_term: AtomicI64::new(0),
+            stored_version: AtomicU64::new(0),
             hub,
         })
     }
@@ -97,6 +100,15 @@ impl Cluster {
     /// The newest leadership term this instance knows of.
     pub fn leader_term(&self) -> i64 {
         self.leader_term.load(Ordering::Relaxed)
+    }
+
+    /// The newest version the leader stored, as far as this instance knows.
+    pub fn stored_version(&self) -> u64 {
+        self.stored_version.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn note_stored_version(&self, version: u64) {
+        self.stored_version.fetch_max(version, Ordering::Relaxed);
     }
 
     fn note_term(&self, term: i64) {

@@ -42,6 +42,7 @@ enum Heard {
 pub async fn load_newest(cluster: &Cluster) -> Result<u64, ReplicateError> {
     let stored = cluster.store().stored_snapshot().await?;
     cluster.note_term(stored.term);
+    cluster.note_stored_version(stored.version);
     let hub = cluster.hub();
     if let Some(json) = stored.json {
         if stored.version > hub.current().version() {

@@ -131,6 +131,7 @@ impl Engine {
         state.raw = current.components.clone();
         state.active = crate::server::domain::maintenance::active_ids(&current.maintenance, now_ms());
         state.pending = None;
+        state.reserved = current.version; // the first version published reserves a block
         state.current = current;
         state.applied = applied;
         state.stored_applied = applied;
@@ -332,6 +333,15 @@ impl Engine {
         state.current = next.clone();
         self.hub.publish_encoded(published);
         cluster.note_applied(applied);
+        cluster.note_stored_version(next.version);
+        if next.version > state.reserved {
+            // Kept for a single instance started on this database later (see the store).
+            let reserved = next.version + VERSION_BLOCK - 1;
+            match cluster.store().save_reservation(reserved).await {
+                Ok(()) => state.reserved = reserved,
+                Err(e) => tracing::warn!("the version reservation was not raised (tried again with the next version): {e}"),
+            }
+        }
         Ok(next)
     }
 

@@ -422,6 +422,9 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
          # HELP statuscast_leader_term The newest leadership term this instance knows of (0 on a single instance).\n\
          # TYPE statuscast_leader_term gauge\n\
          statuscast_leader_term {}\n\
+         # HELP statuscast_leader_version The newest version the leader stored, as far as this instance knows (its own version on a single instance).\n\
+         # TYPE statuscast_leader_version counter\n\
+         statuscast_leader_version {}\n\
          # HELP statuscast_applied_change The newest write at any instance that this instance's snapshot includes (several instances).\n\
          # TYPE statuscast_applied_change counter\n\
          statuscast_applied_change {}\n\
@@ -444,6 +447,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         state.hub.current().version(),
         u8::from(state.engine.publishes()),
         cluster.map_or(0, |c| c.leader_term()),
+        cluster.map_or(state.hub.current().version(), |c| c.stored_version()),
         cluster.map_or(0, |c| c.applied()),
         history.pending.load(Relaxed),
         history.written.load(Relaxed),

@@ -156,6 +156,21 @@ impl PgStore {
         Ok(())
     }
 
+    /// Raises the version reservation of `engine_state` to `reserved` (never lowers it), so
+    /// that a single instance started later on this database (or a copy of it) goes on above
+    /// every version the cluster published. The override is left alone.
+    pub async fn save_reservation(&self, reserved: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO engine_state (id, reserved_version, override_json) VALUES (1, $1, NULL)
+             ON CONFLICT (id) DO UPDATE SET reserved_version = GREATEST(engine_state.reserved_version, excluded.reserved_version)",
+        )
+        .bind(reserved as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::doing("writing the version reservation"))?;
+        Ok(())
+    }
+
     /// Stores a heartbeat of `component` and tells the leader.
     pub async fn save_heartbeat(&self, component: &str, at_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
