@@ -200,3 +200,53 @@ impl PgStore {
         &self.pool
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::store::postgres::throwaway::Throwaway;
+    use sqlx::Connection;
+
+    #[tokio::test]
+    async fn a_newer_term_fences_out_the_writes_of_an_older_one() {
+        let url = Throwaway::shared().database().await;
+        let store = PgStore::open(&url, &url).await.unwrap();
+        let mut a = PgConnection::connect(&url).await.unwrap();
+        let first = claim_term(&mut a, "a").await.unwrap();
+        assert_eq!((first.term, first.stored.version, first.stored.json.as_deref()), (1, 0, None));
+        assert!(store.store_snapshot(1, 5, "{\"v\":5}", 3, 1000).await.unwrap());
+        assert!(!store.store_snapshot(1, 5, "{\"v\":5}", 3, 1000).await.unwrap(), "a version never goes back or repeats");
+        let mut b = PgConnection::connect(&url).await.unwrap();
+        let second = claim_term(&mut b, "b").await.unwrap();
+        assert_eq!(second.term, 2);
+        assert_eq!(second.stored, StoredSnapshot { term: 2, version: 5, json: Some("{\"v\":5}".into()), applied_change: 3 });
+        assert!(!store.store_snapshot(1, 6, "{\"v\":6}", 4, 2000).await.unwrap(), "term 1 is fenced out");
+        assert!(!store.store_applied(1, 9).await.unwrap());
+        assert_eq!(store.stored_snapshot().await.unwrap().version, 5, "nothing of term 1 landed");
+        assert!(store.store_snapshot(2, 6, "{\"v\":6}", 4, 2000).await.unwrap());
+        assert!(store.store_applied(2, 7).await.unwrap());
+        let now = store.stored_snapshot().await.unwrap();
+        assert_eq!((now.term, now.version, now.applied_change), (2, 6, 7));
+    }
+
+    #[tokio::test]
+    async fn changes_are_numbered_in_order_and_the_reservation_only_rises() {
+        let url = Throwaway::shared().database().await;
+        let store = PgStore::open(&url, &url).await.unwrap();
+        assert_eq!(store.last_change().await.unwrap(), 0);
+        let one = store.note_change().await.unwrap();
+        let two = store.note_change().await.unwrap();
+        assert!(two > one);
+        assert_eq!(store.last_change().await.unwrap(), two);
+        store.save_reservation(2000).await.unwrap();
+        store.save_reservation(1000).await.unwrap();
+        assert_eq!(store.load_state().await.unwrap().version, 2000);
+        let o = Override { level: crate::model::Level::MajorOutage, message: "down".into(), set_at_ms: 1 };
+        store.save_override(Some(&o)).await.unwrap();
+        let state = store.load_state().await.unwrap();
+        assert_eq!((state.version, state.operator_override), (2000, Some(o)), "the override alone changed");
+        store.save_heartbeat("job", 10).await.unwrap();
+        store.save_heartbeat("job", 5).await.unwrap();
+        assert_eq!(store.heartbeats().await.unwrap(), vec![("job".to_string(), 10)], "the newest beat is kept");
+    }
+}
