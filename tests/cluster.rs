@@ -445,3 +445,131 @@ async fn reuse_port_lets_instances_share_one_port() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Debian's nginx with `deploy/nginx.conf`, its upstreams pointed at `servers`, on a free
+/// port; stopped when dropped.
+struct Nginx {
+    child: tokio::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    async fn start(servers: &[Server]) -> Nginx {
+        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).is_file())
+            .expect("nginx is not installed (apt-get install nginx-light)");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let deploy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf")).unwrap();
+        let mut conf = deploy.replace("listen [::]:80;", "").replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
+        for (i, s) in servers.iter().enumerate() {
+            conf = conf.replace(&format!("127.0.0.1:300{}", i + 1), &s.addr);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("site.conf"), conf).unwrap();
+        std::fs::write(
+            dir.path().join("nginx.conf"),
+            format!(
+                "worker_processes 1;\npid {d}/nginx.pid;\nevents {{}}\nhttp {{\n access_log off;\n \
+                 client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n include {d}/site.conf;\n}}\n"
+            ),
+        )
+        .unwrap();
+        let child = tokio::process::Command::new(nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .args(["-g", "daemon off;"])
+            // Its own process group, so the master and its workers are stopped together, and
+            // no descriptor of the test's output is held by a worker.
+            .process_group(0)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let up =
+            eventually(
+                Duration::from_secs(10),
+                || async move { tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() },
+            );
+        assert!(up.await, "nginx listens");
+        Nginx { child, port, _dir: dir }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            // The whole group: the master and its workers.
+            unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+            let _ = self.child.try_wait();
+        }
+    }
+}
+
+#[tokio::test]
+async fn behind_the_deploy_examples_nginx_a_stream_whose_instance_dies_reconnects_to_another() {
+    let url = Throwaway::shared().database().await;
+    let (servers, _dirs) = three(&url, &[]).await;
+    leader(&servers, &[], Duration::from_secs(10)).await;
+    all_at_least(&servers, &[], 1, Duration::from_secs(10)).await;
+    let nginx = Nginx::start(&servers).await;
+
+    let res = reqwest::get(nginx.url("/connect_to_sse")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut stream = SseReader::new(res);
+    let first = stream.next_event(Duration::from_secs(5)).await.expect("the current snapshot, through nginx");
+    // Nothing buffered: a change reaches the stream through nginx at once.
+    let (code, _) =
+        post_json_to(&nginx.url("/api/v1/incidents"), json!({ "title": "Through nginx", "impact": "minor", "message": "x" }))
+            .await;
+    assert_eq!(code, StatusCode::CREATED);
+    let pushed = event_with(&mut stream, "Through nginx", Duration::from_secs(2)).await;
+    assert!(pushed.id.as_deref().unwrap().parse::<u64>().unwrap() > first.id.as_deref().unwrap().parse::<u64>().unwrap());
+
+    // The instance serving the stream dies; the stream ends, and the next one is served by
+    // another instance with the current status.
+    let mut serving = None;
+    for (i, s) in servers.iter().enumerate() {
+        if s.open_streams().await == 1 {
+            serving = Some(i);
+        }
+    }
+    let serving = serving.expect("one instance serves the stream");
+    unsafe { libc::kill(servers[serving].pid(), libc::SIGKILL) };
+    assert!(stream.ends_within(Duration::from_secs(5)).await, "the stream of a killed instance ends");
+    let res = reqwest::get(nginx.url("/connect_to_sse")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut again = SseReader::new(res);
+    let current = again.next_event(Duration::from_secs(5)).await.expect("the current snapshot from another instance");
+    assert!(current.data.contains("Through nginx"), "{}", current.data);
+    assert!(current.id.as_deref().unwrap().parse::<u64>().unwrap() >= pushed.id.as_deref().unwrap().parse::<u64>().unwrap());
+    let (code, body) =
+        post_json_to(&nginx.url("/api/v1/incidents"), json!({ "title": "After the death", "impact": "minor", "message": "y" }))
+            .await;
+    assert_eq!(code, StatusCode::CREATED, "{body}");
+    event_with(&mut again, "After the death", Duration::from_secs(5)).await;
+    let page = reqwest::get(nginx.url("/")).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("After the death"));
+}
+
+async fn post_json_to(url: &str, body: Value) -> (StatusCode, Value) {
+    let res = reqwest::Client::new().post(url).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+    let code = res.status();
+    (code, res.json().await.unwrap_or(Value::Null))
+}
