@@ -53,6 +53,9 @@ impl Duties {
     pub async fn take_office(&self, claimed: &Claimed) {
         adopt(&self.engine, claimed).await;
         self.settle_in().await;
+        if let Err(e) = self.engine.announce().await {
+            tracing::warn!("leader: the first version of the term was not published: {e}");
+        }
         self.active.send_replace(true);
     }
 

@@ -137,6 +137,18 @@ impl Engine {
         state.stored_applied = applied;
     }
 
+    /// Several instances: a new leader publishes a version of its own at once (what it
+    /// adopted, with any details gathered since), so every instance sees the new term's
+    /// version without waiting for a change.
+    pub async fn announce(&self) -> Result<Snapshot, EngineError> {
+        let mut state = self.state.lock().await;
+        if !self.publishes() {
+            return Ok((*self.hub.current().snapshot).clone());
+        }
+        let next = state.pending.take().unwrap_or_else(|| state.current.clone());
+        self.publish_locked(&mut state, next).await
+    }
+
     /// Several instances: the leader's reading of the operators' writes, including every write
     /// numbered up to `applied`.
     pub async fn refresh(
