@@ -466,8 +466,13 @@ impl Nginx {
         };
         let deploy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf")).unwrap();
         let mut conf = deploy.replace("listen [::]:80;", "").replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
+        // Through placeholders: an address put in could contain the next one looked for
+        // (127.0.0.1:30021 contains 127.0.0.1:3002).
+        for i in 0..servers.len() {
+            conf = conf.replace(&format!("127.0.0.1:300{}", i + 1), &format!("@upstream{i}@"));
+        }
         for (i, s) in servers.iter().enumerate() {
-            conf = conf.replace(&format!("127.0.0.1:300{}", i + 1), &s.addr);
+            conf = conf.replace(&format!("@upstream{i}@"), &s.addr);
         }
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();

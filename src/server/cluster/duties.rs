@@ -27,7 +27,7 @@ pub async fn adopt(engine: &Engine, claimed: &Claimed) {
             None
         }
     });
-    engine.adopt(stored, claimed.stored.version.max(claimed.reserved), claimed.stored.applied_change).await;
+    engine.adopt(claimed.term, stored, claimed.stored.version.max(claimed.reserved), claimed.stored.applied_change).await;
 }
 
 pub struct Duties {

@@ -48,7 +48,7 @@ pub async fn load_newest(cluster: &Cluster) -> Result<u64, ReplicateError> {
         if stored.version > hub.current().version() {
             let published =
                 Published::from_json(json).map_err(|source| ReplicateError::Unreadable { version: stored.version, source })?;
-            hub.publish_encoded(Arc::new(published));
+            hub.publish_if_newer(Arc::new(published));
         }
     }
     // Only what the hub shows counts as applied (a stored version the hub has not got yet —

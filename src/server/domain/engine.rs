@@ -65,6 +65,9 @@ struct EngineState {
     /// and the newest recorded with a stored snapshot.
     applied: u64,
     stored_applied: u64,
+    /// Several instances: the term whose stored snapshot this state was adopted from (see
+    /// [`Engine::adopt`]); it publishes only while its instance leads in that term.
+    term: Option<i64>,
 }
 
 pub struct Engine {
@@ -95,8 +98,16 @@ impl Engine {
             maintenance: Vec::new(),
         };
         let reserved = persisted.version;
-        let state =
-            EngineState { current, raw: Vec::new(), active: Vec::new(), pending: None, reserved, applied: 0, stored_applied: 0 };
+        let state = EngineState {
+            current,
+            raw: Vec::new(),
+            active: Vec::new(),
+            pending: None,
+            reserved,
+            applied: 0,
+            stored_applied: 0,
+            term: None,
+        };
         Engine { state: Mutex::new(state), hub, store, operator: Mutex::new(()), cluster: None }
     }
 
@@ -112,16 +123,26 @@ impl Engine {
         self.cluster.as_ref()
     }
 
-    /// Whether this engine's changes are published (single instance: always; several: while
-    /// leading).
+    /// Whether this instance publishes (single instance: always; several: while leading).
     pub fn publishes(&self) -> bool {
         self.cluster.as_ref().is_none_or(|c| c.is_leader())
     }
 
-    /// Several instances: a new leader goes on from the newest stored snapshot (`None`: none
-    /// yet), with versions above `floor`.
-    pub async fn adopt(&self, stored: Option<Snapshot>, floor: u64, applied: u64) {
+    /// Whether `state` may be published: a single instance's always; one of several's while
+    /// its instance leads in the term the state was adopted in (a leader that has claimed its
+    /// term but not adopted the stored snapshot yet publishes nothing).
+    fn leads(&self, state: &EngineState) -> bool {
+        match &self.cluster {
+            None => true,
+            Some(c) => c.term().is_some_and(|t| state.term == Some(t)),
+        }
+    }
+
+    /// Several instances: a new leader (of `term`) goes on from the newest stored snapshot
+    /// (`None`: none yet), with versions above `floor`.
+    pub async fn adopt(&self, term: i64, stored: Option<Snapshot>, floor: u64, applied: u64) {
         let mut state = self.state.lock().await;
+        state.term = Some(term);
         let mut current = stored.unwrap_or_else(|| {
             let mut s = state.current.clone();
             s.updated_at_ms = 0; // nothing published yet: the first change is
@@ -142,7 +163,7 @@ impl Engine {
     /// version without waiting for a change.
     pub async fn announce(&self) -> Result<Snapshot, EngineError> {
         let mut state = self.state.lock().await;
-        if !self.publishes() {
+        if !self.leads(&state) {
             return Ok((*self.hub.current().snapshot).clone());
         }
         let next = state.pending.take().unwrap_or_else(|| state.current.clone());
@@ -256,7 +277,7 @@ impl Engine {
     /// Publishes gathered detail changes, if any.
     pub async fn flush_details(&self) -> Result<(), EngineError> {
         let mut state = self.state.lock().await;
-        if !self.publishes() {
+        if !self.leads(&state) {
             return Ok(());
         }
         if let Some(pending) = state.pending.take() {
@@ -275,7 +296,7 @@ impl Engine {
     /// `change`, with the number of the newest write it includes (several instances).
     async fn change_applying(&self, applied: u64, edit: impl FnOnce(&mut Snapshot, i64)) -> Result<Snapshot, EngineError> {
         let mut state = self.state.lock().await;
-        if !self.publishes() {
+        if !self.leads(&state) {
             // A follower: the leader publishes; this instance's hub follows the stored snapshot.
             return Ok((*self.hub.current().snapshot).clone());
         }
@@ -333,7 +354,8 @@ impl Engine {
     /// publishes it here (the others load it when notified). Every version is stored, so no
     /// reservation is needed; the override was stored by the write that set it.
     async fn publish_stored(&self, cluster: &Cluster, state: &mut EngineState, next: Snapshot) -> Result<Snapshot, EngineError> {
-        let term = cluster.term().ok_or(EngineError::Deposed { term: cluster.leader_term() })?;
+        let term = state.term.filter(|t| cluster.term() == Some(*t));
+        let term = term.ok_or(EngineError::Deposed { term: cluster.leader_term() })?;
         let published = Arc::new(Published::new(next.clone()));
         let json = std::str::from_utf8(&published.json).expect("JSON is UTF-8");
         let applied = state.applied;
@@ -343,7 +365,7 @@ impl Engine {
         }
         state.stored_applied = applied;
         state.current = next.clone();
-        self.hub.publish_encoded(published);
+        self.hub.publish_if_newer(published);
         cluster.note_applied(applied);
         cluster.note_stored_version(next.version);
         if next.version > state.reserved {
@@ -360,7 +382,8 @@ impl Engine {
     /// Several instances: records that the stored snapshot includes the writes read so far.
     async fn store_applied(&self, state: &mut EngineState) -> Result<(), EngineError> {
         let Some(cluster) = &self.cluster else { return Ok(()) };
-        let term = cluster.term().ok_or(EngineError::Deposed { term: cluster.leader_term() })?;
+        let term = state.term.filter(|t| cluster.term() == Some(*t));
+        let term = term.ok_or(EngineError::Deposed { term: cluster.leader_term() })?;
         if !cluster.store().store_applied(term, state.applied).await? {
             cluster.depose(term);
             return Err(EngineError::Deposed { term });

@@ -73,9 +73,17 @@ impl Hub {
         self.latest.send_replace(Arc::new(Published::new(snapshot)));
     }
 
-    /// Replaces the latest snapshot with one already encoded (see [`Published::from_json`]).
-    pub fn publish_encoded(&self, published: Arc<Published>) {
-        self.latest.send_replace(published);
+    /// Replaces the latest snapshot with one already encoded (see [`Published::from_json`]) if
+    /// it is newer; whether it was. (Two tasks of one instance may both have the newest
+    /// version of several: the hub never goes back, nor wakes its streams twice for one.)
+    pub fn publish_if_newer(&self, published: Arc<Published>) -> bool {
+        self.latest.send_if_modified(|latest| {
+            let newer = published.version() > latest.version();
+            if newer {
+                *latest = published.clone();
+            }
+            newer
+        })
     }
 
     pub fn current(&self) -> Arc<Published> {
@@ -187,6 +195,25 @@ mod tests {
         assert_eq!(there.event, here.event);
         assert_eq!(there.json, here.json);
         assert_eq!(*there.snapshot, *here.snapshot);
+    }
+
+    #[test]
+    fn an_encoded_snapshot_is_published_only_if_newer() {
+        let hub = Hub::new(Snapshot::unknown());
+        let at = |v| {
+            let mut s = Snapshot::unknown();
+            s.version = v;
+            Arc::new(Published::new(s))
+        };
+        let mut rx = hub.subscribe();
+        rx.borrow_and_update();
+        assert!(hub.publish_if_newer(at(5)));
+        assert!(!hub.publish_if_newer(at(5)), "the same version again");
+        assert!(!hub.publish_if_newer(at(3)), "an older one");
+        assert_eq!(hub.current().version(), 5);
+        assert!(rx.has_changed().unwrap());
+        rx.borrow_and_update();
+        assert!(!rx.has_changed().unwrap(), "subscribers woken once");
     }
 
     #[test]
