@@ -206,7 +206,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
                     tracing::warn!("the first check results were not published: {e}");
                 }
             }
-            cluster::replicate::spawn(cluster.clone(), duties.clone());
+            cluster::replicate::start(cluster.clone(), duties.clone()).await;
             cluster::leader::spawn(cluster.clone(), duties, first);
         }
         None => {

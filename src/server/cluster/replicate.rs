@@ -59,10 +59,17 @@ pub async fn load_newest(cluster: &Cluster) -> Result<u64, ReplicateError> {
     Ok(hub.current().version())
 }
 
-/// Starts listening and loading; runs for as long as the process.
-pub fn spawn(cluster: Arc<Cluster>, duties: Arc<Duties>) {
+/// Starts listening and loading; runs for as long as the process. Returns once listening
+/// (or after a few seconds if PostgreSQL does not answer: then it goes on trying), and the
+/// newest snapshot loaded, so that an instance serves nothing older than what was stored
+/// before it listened.
+pub async fn start(cluster: Arc<Cluster>, duties: Arc<Duties>) {
+    let first = tokio::time::timeout(Duration::from_secs(5), connect(&cluster)).await.ok().flatten();
+    if first.is_some() {
+        load(&cluster).await;
+    }
     let (tx, mut rx) = mpsc::channel::<Heard>(64);
-    tokio::spawn(listen(cluster.clone(), tx));
+    tokio::spawn(listen(cluster.clone(), tx, first));
     tokio::spawn(async move {
         loop {
             let heard = match tokio::time::timeout(POLL, rx.recv()).await {
@@ -91,22 +98,37 @@ async fn load(cluster: &Cluster) {
     }
 }
 
-/// One listening connection at a time (taken from the pool and kept); made again when lost.
-async fn listen(cluster: Arc<Cluster>, tx: mpsc::Sender<Heard>) {
-    loop {
-        let mut listener = match PgListener::connect_with(cluster.store().pool()).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::debug!("listening: cannot connect: {e}");
-                tokio::time::sleep(RECONNECT).await;
-                continue;
-            }
-        };
-        if let Err(e) = listener.listen_all([SNAPSHOT_CHANNEL, WAKE_CHANNEL, HEARTBEAT_CHANNEL]).await {
-            tracing::debug!("listening: LISTEN failed: {e}");
-            tokio::time::sleep(RECONNECT).await;
-            continue;
+/// A listening connection (taken from the pool and kept), listening on every channel.
+async fn connect(cluster: &Cluster) -> Option<PgListener> {
+    let mut listener = match PgListener::connect_with(cluster.store().pool()).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::debug!("listening: cannot connect: {e}");
+            return None;
         }
+    };
+    match listener.listen_all([SNAPSHOT_CHANNEL, WAKE_CHANNEL, HEARTBEAT_CHANNEL]).await {
+        Ok(()) => Some(listener),
+        Err(e) => {
+            tracing::debug!("listening: LISTEN failed: {e}");
+            None
+        }
+    }
+}
+
+/// One listening connection at a time; made again when lost (`first`: made at start).
+async fn listen(cluster: Arc<Cluster>, tx: mpsc::Sender<Heard>, mut first: Option<PgListener>) {
+    loop {
+        let mut listener = match first.take() {
+            Some(l) => l,
+            None => match connect(&cluster).await {
+                Some(l) => l,
+                None => {
+                    tokio::time::sleep(RECONNECT).await;
+                    continue;
+                }
+            },
+        };
         if tx.send(Heard::Connected).await.is_err() {
             return;
         }

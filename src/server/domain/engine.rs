@@ -68,6 +68,8 @@ struct EngineState {
     /// Several instances: the term whose stored snapshot this state was adopted from (see
     /// [`Engine::adopt`]); it publishes only while its instance leads in that term.
     term: Option<i64>,
+    /// Nothing published since the adoption (see [`Engine::announce`]).
+    fresh: bool,
 }
 
 pub struct Engine {
@@ -107,6 +109,7 @@ impl Engine {
             applied: 0,
             stored_applied: 0,
             term: None,
+            fresh: false,
         };
         Engine { state: Mutex::new(state), hub, store, operator: Mutex::new(()), cluster: None }
     }
@@ -143,6 +146,7 @@ impl Engine {
     pub async fn adopt(&self, term: i64, stored: Option<Snapshot>, floor: u64, applied: u64) {
         let mut state = self.state.lock().await;
         state.term = Some(term);
+        state.fresh = true;
         let mut current = stored.unwrap_or_else(|| {
             let mut s = state.current.clone();
             s.updated_at_ms = 0; // nothing published yet: the first change is
@@ -159,12 +163,12 @@ impl Engine {
     }
 
     /// Several instances: a new leader publishes a version of its own at once (what it
-    /// adopted, with any details gathered since), so every instance sees the new term's
-    /// version without waiting for a change.
+    /// adopted, with any details gathered since), unless it has published one already, so
+    /// every instance sees the new term's version without waiting for a change.
     pub async fn announce(&self) -> Result<Snapshot, EngineError> {
         let mut state = self.state.lock().await;
-        if !self.leads(&state) {
-            return Ok((*self.hub.current().snapshot).clone());
+        if !self.leads(&state) || !state.fresh {
+            return Ok(state.current.clone());
         }
         let next = state.pending.take().unwrap_or_else(|| state.current.clone());
         self.publish_locked(&mut state, next).await
@@ -364,6 +368,7 @@ impl Engine {
             return Err(EngineError::Deposed { term });
         }
         state.stored_applied = applied;
+        state.fresh = false;
         state.current = next.clone();
         self.hub.publish_if_newer(published);
         cluster.note_applied(applied);
