@@ -41,6 +41,8 @@ pub struct Cluster {
     leader_term: AtomicI64,
     /// The version of the newest stored snapshot this instance has seen.
     stored_version: AtomicU64,
+    /// The last load of the newest snapshot failed (see `replicate`).
+    load_failing: std::sync::atomic::AtomicBool,
     hub: Hub,
 }
 
@@ -54,6 +56,7 @@ impl Cluster {
             applied: watch::channel(0).0,
             leader_term: AtomicI64::new(0),
             stored_version: AtomicU64::new(0),
+            load_failing: std::sync::atomic::AtomicBool::new(false),
             hub,
         })
     }

@@ -94,7 +94,14 @@ pub async fn start(cluster: Arc<Cluster>, duties: Arc<Duties>) {
 
 async fn load(cluster: &Cluster) {
     if let Err(e) = load_newest(cluster).await {
-        tracing::debug!("loading the newest snapshot: {e}");
+        // While PostgreSQL is away this fails every few seconds: said once per outage.
+        if cluster.load_failing.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::debug!("loading the newest snapshot: {e}");
+        } else {
+            tracing::warn!("loading the newest snapshot failed (serving the last one): {e}");
+        }
+    } else {
+        cluster.load_failing.store(false, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
