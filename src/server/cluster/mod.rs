@@ -93,7 +93,7 @@ impl Cluster {
         self.role.subscribe()
     }
 
-    fn set_role(&self, role: Role) {
+    pub(crate) fn set_role(&self, role: Role) {
         self.role.send_replace(role);
         if let Role::Leader { term } = role {
             self.note_term(term);

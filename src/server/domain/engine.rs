@@ -530,6 +530,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn several_instances_only_the_adopted_term_publishes_and_a_deposed_leader_cannot() {
+        use crate::server::cluster::{Cluster, Role};
+        use crate::server::store::postgres::cluster::claim_term;
+        use crate::server::store::postgres::throwaway::Throwaway;
+        use sqlx::Connection;
+        let url = Throwaway::shared().database().await;
+        let pg = crate::server::store::PgStore::open(&url, &url).await.unwrap();
+        let hub = Hub::new(Snapshot::unknown());
+        let cluster = Cluster::new(pg.clone(), hub.clone());
+        let store: Arc<dyn Store> = Arc::new(pg.clone());
+        let e = Engine::clustered(store.clone(), store.load_state().await.unwrap(), hub.clone(), cluster.clone());
+
+        // A follower publishes nothing.
+        e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(hub.current().version(), 0);
+        // Leading in a term whose stored snapshot it has not adopted yet: still nothing.
+        let mut mine = sqlx::PgConnection::connect(&url).await.unwrap();
+        let claimed = claim_term(&mut mine, "a").await.unwrap();
+        cluster.set_role(Role::Leader { term: claimed.term });
+        e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(hub.current().version(), 0);
+        e.adopt(claimed.term, None, claimed.reserved, 0).await;
+        let s1 = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(hub.current().version(), s1.version);
+        let stored = pg.stored_snapshot().await.unwrap();
+        assert_eq!((stored.term, stored.version), (claimed.term, s1.version), "stored before shown");
+        assert_eq!(stored.json.as_deref().map(str::as_bytes), Some(&hub.current().json[..]), "the same bytes");
+
+        // Another instance claims the next term: this one's next write is fenced out.
+        let mut theirs = sqlx::PgConnection::connect(&url).await.unwrap();
+        let next = claim_term(&mut theirs, "b").await.unwrap();
+        assert_eq!(next.term, claimed.term + 1);
+        let refused = e.report_components(vec![component("a", Level::MajorOutage)]).await.unwrap_err();
+        assert!(matches!(refused, EngineError::Deposed { term } if term == claimed.term), "{refused}");
+        assert_eq!(cluster.role(), Role::Follower, "stepped down at once");
+        assert_eq!(hub.current().version(), s1.version, "nothing published");
+        assert_eq!(pg.stored_snapshot().await.unwrap().version, s1.version, "nothing stored");
+    }
+
+    #[tokio::test]
     async fn an_override_that_cannot_be_committed_is_never_published() {
         use crate::server::store::postgres::throwaway::Throwaway;
         let cluster = Throwaway::start();
