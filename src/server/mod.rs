@@ -2,6 +2,7 @@
 
 pub mod checks;
 pub mod clock;
+pub mod cluster;
 pub mod domain;
 pub mod http;
 pub mod secret;
@@ -164,15 +165,56 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     } else {
         checks::config::embedded_default(settings.host_interval, &settings.thresholds)
     };
-    let store = settings.database.open(&settings.data_dir).await?;
+    // PostgreSQL: one of any number of instances on the database (see `cluster`).
+    let (store, shared): (Arc<dyn store::Store>, _) = match &settings.database {
+        store::url::DatabaseUrl::Postgres(url) => {
+            let pg = store::PgStore::open(url, &settings.database.shown(&settings.data_dir)).await?;
+            (Arc::new(pg.clone()), Some(pg))
+        }
+        _ => (settings.database.open(&settings.data_dir).await?, None),
+    };
     let persisted = store.load_state().await?;
     let hub = Hub::new(crate::model::Snapshot::unknown());
-    let engine = Arc::new(Engine::new(store, persisted, hub.clone()));
-    // The first page served already shows real results (each check's first run, within 2 s).
-    let checks = checks::reload::Checks::start(args.config.clone(), config, engine.clone(), settings.data_dir.clone()).await;
-    engine.flush_details().await?;
-    engine.set_maintenance(engine.store().current_maintenance(clock::now_ms()).await?).await?;
-    engine.set_incidents(engine.store().active_incidents().await?).await?;
+    let cluster = shared.map(|pg| cluster::Cluster::new(pg, hub.clone()));
+    let engine = Arc::new(match &cluster {
+        Some(c) => Engine::clustered(store, persisted, hub.clone(), c.clone()),
+        None => Engine::new(store, persisted, hub.clone()),
+    });
+    // One of several instances: if nobody leads, this one leads from the start.
+    let first = match &cluster {
+        Some(cluster) => cluster::leader::try_once(cluster).await,
+        None => None,
+    };
+    if let Some(won) = &first {
+        cluster::duties::adopt(&engine, &won.claimed).await;
+    }
+    // A single instance always runs the checks; one of several while it leads.
+    let (active, checks_run) = tokio::sync::watch::channel(cluster.is_none() || first.is_some());
+    // The first page served already shows real results (each check's first run, within 2 s;
+    // with several instances, the newest stored snapshot).
+    let checks =
+        checks::reload::Checks::start(args.config.clone(), config, engine.clone(), settings.data_dir.clone(), checks_run).await;
+    match &cluster {
+        Some(cluster) => {
+            if let Err(e) = cluster::replicate::load_newest(cluster).await {
+                tracing::warn!("no stored snapshot to start from: {e}");
+            }
+            let duties = cluster::duties::Duties::new(cluster.clone(), engine.clone(), checks.clone(), active);
+            if first.is_some() {
+                duties.settle_in().await;
+                if let Err(e) = engine.flush_details().await {
+                    tracing::warn!("the first check results were not published: {e}");
+                }
+            }
+            cluster::replicate::start(cluster.clone(), duties.clone()).await;
+            cluster::leader::spawn(cluster.clone(), duties, first);
+        }
+        None => {
+            engine.flush_details().await?;
+            engine.set_maintenance(engine.store().current_maintenance(clock::now_ms()).await?).await?;
+            engine.set_incidents(engine.store().active_incidents().await?).await?;
+        }
+    }
     spawn_maintenance_clock(engine.clone());
     spawn_detail_flush(engine.clone(), settings.detail_refresh);
     spawn_history_pruning(engine.store().clone());
@@ -188,7 +230,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, connections, pages };
     let state_for_conns = state.clone();
     let app = http::router(state);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
+    let listener = stream::listener::bind(addr, args.reuse_port).map_err(|source| ServeError::Listen { addr, source })?;
     let local = listener.local_addr().map_err(|source| ServeError::Listen { addr, source })?;
     let listener = stream::listener::GuardedListener::new(listener, settings.stall_timeout, settings.send_buffer);
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -18,6 +18,12 @@ pub struct ServeArgs {
     #[arg(long, env = "STATUSCAST_ADDR")]
     pub addr: Option<SocketAddr>,
 
+    /// Let several processes listen on the same address and port (SO_REUSEPORT): the kernel
+    /// spreads new connections over them. For several instances on one host (each has its
+    /// own open-file limit); they share state through PostgreSQL (--database-url).
+    #[arg(long, env = "STATUSCAST_REUSE_PORT", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub reuse_port: bool,
+
     /// Serve HTTPS with this certificate chain (PEM; with --tls-key): HTTP/2 and HTTP/1.1 by
     /// ALPN, so a browser's tabs share one connection. Both files are read again on SIGHUP.
     #[arg(long, env = "STATUSCAST_TLS_CERT", requires = "tls_key")]

@@ -34,10 +34,19 @@ pub struct Checks {
     pub reloads: AtomicU64,
     pub reload_errors: AtomicU64,
     last_error: RwLock<Option<String>>,
+    /// Whether the checks run (see `Runner::start`).
+    active: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Checks {
-    pub async fn start(path: PathBuf, config: Config, engine: Arc<Engine>, data_dir: PathBuf) -> Arc<Checks> {
+    /// Starts the checks; they run while `active` is true (always, on a single instance).
+    pub async fn start(
+        path: PathBuf,
+        config: Config,
+        engine: Arc<Engine>,
+        data_dir: PathBuf,
+        active: tokio::sync::watch::Receiver<bool>,
+    ) -> Arc<Checks> {
         let history = HistoryWriter::spawn(engine.store().clone());
         let runner = Runner::start(
             config.components.clone(),
@@ -46,6 +55,7 @@ impl Checks {
             data_dir.clone(),
             history.clone(),
             Duration::from_secs(2),
+            active.clone(),
         )
         .await;
         let checks = Arc::new(Checks {
@@ -58,6 +68,7 @@ impl Checks {
             reloads: AtomicU64::new(0),
             reload_errors: AtomicU64::new(0),
             last_error: RwLock::new(None),
+            active,
         });
         checks.clone().spawn_watchers();
         checks
@@ -106,6 +117,7 @@ impl Checks {
             self.data_dir.clone(),
             self.history.clone(),
             Duration::from_secs(2),
+            self.active.clone(),
         )
         .await;
         let kept = new.component_ids();

@@ -21,6 +21,8 @@ struct CheckState {
     last: Option<Outcome>,
     checked_at_ms: i64,
     last_beat: Option<Instant>,
+    /// The wall-clock time of that beat (beats stored by other instances are compared by it).
+    last_beat_ms: i64,
 }
 
 pub struct Runner {
@@ -34,6 +36,8 @@ pub struct Runner {
     data_dir: PathBuf,
     limit: Arc<Semaphore>,
     started: Instant,
+    /// Whether checks run: always on a single instance; on one of several, while it leads.
+    active: tokio::sync::watch::Receiver<bool>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -44,6 +48,7 @@ pub enum HeartbeatError {
 
 impl Runner {
     /// Starts every check; returns once each has run once (or after `first_round_wait`).
+    /// While `active` is false the checks wait (an instance that does not lead).
     pub async fn start(
         components: Vec<ComponentSpec>,
         engine: Arc<Engine>,
@@ -51,6 +56,7 @@ impl Runner {
         data_dir: PathBuf,
         history: HistoryWriter,
         first_round_wait: Duration,
+        active: tokio::sync::watch::Receiver<bool>,
     ) -> Arc<Runner> {
         let state = components.iter().map(|c| c.checks.iter().map(|_| Mutex::new(CheckState::default())).collect()).collect();
         let http = probe::HttpClients::new();
@@ -64,6 +70,7 @@ impl Runner {
             data_dir,
             limit: Arc::new(Semaphore::new(concurrency.max(1))),
             started: Instant::now(),
+            active,
         });
         let mut first = Vec::new();
         for (ci, c) in runner.components.iter().enumerate() {
@@ -72,6 +79,9 @@ impl Runner {
                 first.push(rx);
                 tokio::spawn(runner.clone().check_loop(ci, ki, tx));
             }
+        }
+        if !*runner.active.borrow() {
+            return runner; // the checks run once this instance leads
         }
         let _ = tokio::time::timeout(first_round_wait, futures_util::future::join_all(first)).await;
         for ci in 0..runner.components.len() {
@@ -109,7 +119,16 @@ impl Runner {
             Probe::Heartbeat { period, .. } => (*period / 10).clamp(Duration::from_millis(50), Duration::from_secs(10)),
             _ => spec.interval,
         };
+        let mut active = self.active.clone();
         loop {
+            if !*active.borrow_and_update() {
+                // Not leading: wait, then check at once (the results so far are another
+                // leader's to report).
+                if active.wait_for(|a| *a).await.is_err() {
+                    return;
+                }
+                first_done = None;
+            }
             let started = tokio::time::Instant::now();
             let outcome = match &spec.probe {
                 Probe::Heartbeat { period, .. } => self.heartbeat_outcome(ci, ki, spec, *period),
@@ -118,6 +137,9 @@ impl Runner {
                     probe::run(spec, &self.http, &self.data_dir).await
                 }
             };
+            if !*self.active.borrow() {
+                continue; // stopped leading while checking: not this instance's result
+            }
             self.record(ci, ki, spec, outcome);
             // The first round is reported together by `start`; later results at once (the
             // engine decides whether they are pushed now or with the next detail refresh).
@@ -184,6 +206,48 @@ impl Runner {
         }
     }
 
+    /// Whether `token` belongs to one of `component`'s heartbeat checks (nothing recorded).
+    pub fn verify_heartbeat(&self, component: &str, token: &str) -> Result<(), HeartbeatError> {
+        let ci = self.components.iter().position(|c| c.id == component).ok_or(HeartbeatError::UnknownComponent)?;
+        let mut any = false;
+        for spec in &self.components[ci].checks {
+            if let Probe::Heartbeat { token: expected, .. } = &spec.probe {
+                any = true;
+                if crate::server::secret::same_secret(expected.as_bytes(), token.as_bytes()) {
+                    return Ok(());
+                }
+            }
+        }
+        Err(if any { HeartbeatError::BadToken } else { HeartbeatError::UnknownComponent })
+    }
+
+    /// Records a beat of `component` at `at_ms` (received by any instance and stored), if it
+    /// is newer than the last one this runner has: every heartbeat check of the component
+    /// counts it (their tokens were checked where it was received).
+    pub async fn beat_at(&self, component: &str, at_ms: i64) {
+        let Some(ci) = self.components.iter().position(|c| c.id == component) else { return };
+        let age = Duration::from_millis((now_ms() - at_ms).max(0) as u64);
+        let mut any = false;
+        for (ki, spec) in self.components[ci].checks.iter().enumerate() {
+            if let Probe::Heartbeat { period, .. } = &spec.probe {
+                {
+                    let mut st = self.state[ci][ki].lock().unwrap();
+                    if st.last_beat_ms >= at_ms {
+                        continue;
+                    }
+                    st.last_beat_ms = at_ms;
+                    st.last_beat = Some(Instant::now().checked_sub(age).unwrap_or_else(Instant::now));
+                }
+                any = true;
+                let outcome = self.heartbeat_outcome(ci, ki, spec, *period);
+                self.record(ci, ki, spec, outcome);
+            }
+        }
+        if any {
+            self.report(ci).await;
+        }
+    }
+
     /// Records a beat for `component` if `token` belongs to one of its heartbeat checks.
     pub async fn heartbeat(&self, component: &str, token: &str) -> Result<(), HeartbeatError> {
         let ci = self.components.iter().position(|c| c.id == component).ok_or(HeartbeatError::UnknownComponent)?;
@@ -194,7 +258,11 @@ impl Runner {
                 any = true;
                 if crate::server::secret::same_secret(expected.as_bytes(), token.as_bytes()) {
                     matched = true;
-                    self.state[ci][ki].lock().unwrap().last_beat = Some(Instant::now());
+                    {
+                        let mut st = self.state[ci][ki].lock().unwrap();
+                        st.last_beat = Some(Instant::now());
+                        st.last_beat_ms = now_ms();
+                    }
                     let outcome = self.heartbeat_outcome(ci, ki, spec, *period);
                     self.record(ci, ki, spec, outcome);
                 }

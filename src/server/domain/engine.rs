@@ -19,10 +19,11 @@ use super::overall::derive_overall;
 use crate::model::MaintenanceWindow;
 use crate::model::{ComponentStatus, Incident, Level, Override, Snapshot};
 use crate::server::clock::now_ms;
+use crate::server::cluster::Cluster;
 use crate::server::store::PersistedState;
 use crate::server::store::Store;
 use crate::server::store::StoreError;
-use crate::server::stream::hub::Hub;
+use crate::server::stream::hub::{Hub, Published};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -33,6 +34,10 @@ pub enum EngineError {
     /// published, and the snapshot is as it was.
     #[error("the status change was not published: {0}")]
     Persist(#[from] StoreError),
+    /// Several instances: a newer leadership term exists, so this instance's write was
+    /// fenced out; nothing was published and it has stepped down.
+    #[error("the status change was not published: leadership term {term} is over")]
+    Deposed { term: i64 },
 }
 
 /// How many versions one reservation covers.
@@ -56,6 +61,15 @@ struct EngineState {
     pending: Option<Snapshot>,
     /// No published version is above this; it is on disk.
     reserved: u64,
+    /// Several instances: the newest write (see `cluster::writes`) read into the snapshot,
+    /// and the newest recorded with a stored snapshot.
+    applied: u64,
+    stored_applied: u64,
+    /// Several instances: the term whose stored snapshot this state was adopted from (see
+    /// [`Engine::adopt`]); it publishes only while its instance leads in that term.
+    term: Option<i64>,
+    /// Nothing published since the adoption (see [`Engine::announce`]).
+    fresh: bool,
 }
 
 pub struct Engine {
@@ -65,6 +79,9 @@ pub struct Engine {
     /// Held by an operator action from its write to its publish, so two concurrent actions
     /// cannot publish their reads of the store in the wrong order.
     operator: Mutex<()>,
+    /// Several instances on one PostgreSQL: only the leader publishes, each snapshot stored
+    /// (fenced by the leader's term) before the hub has it.
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl Engine {
@@ -83,8 +100,95 @@ impl Engine {
             maintenance: Vec::new(),
         };
         let reserved = persisted.version;
-        let state = EngineState { current, raw: Vec::new(), active: Vec::new(), pending: None, reserved };
-        Engine { state: Mutex::new(state), hub, store, operator: Mutex::new(()) }
+        let state = EngineState {
+            current,
+            raw: Vec::new(),
+            active: Vec::new(),
+            pending: None,
+            reserved,
+            applied: 0,
+            stored_applied: 0,
+            term: None,
+            fresh: false,
+        };
+        Engine { state: Mutex::new(state), hub, store, operator: Mutex::new(()), cluster: None }
+    }
+
+    /// An engine of one of several instances (see `server::cluster`): it publishes only while
+    /// its instance leads, from the stored snapshot it was given by [`Engine::adopt`].
+    pub fn clustered(store: Arc<dyn Store>, persisted: PersistedState, hub: Hub, cluster: Arc<Cluster>) -> Self {
+        let mut engine = Engine::new(store, persisted, hub);
+        engine.cluster = Some(cluster);
+        engine
+    }
+
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
+    }
+
+    /// Whether this instance publishes (single instance: always; several: while leading).
+    pub fn publishes(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.is_leader())
+    }
+
+    /// Whether `state` may be published: a single instance's always; one of several's while
+    /// its instance leads in the term the state was adopted in (a leader that has claimed its
+    /// term but not adopted the stored snapshot yet publishes nothing).
+    fn leads(&self, state: &EngineState) -> bool {
+        match &self.cluster {
+            None => true,
+            Some(c) => c.term().is_some_and(|t| state.term == Some(t)),
+        }
+    }
+
+    /// Several instances: a new leader (of `term`) goes on from the newest stored snapshot
+    /// (`None`: none yet), with versions above `floor`.
+    pub async fn adopt(&self, term: i64, stored: Option<Snapshot>, floor: u64, applied: u64) {
+        let mut state = self.state.lock().await;
+        state.term = Some(term);
+        state.fresh = true;
+        let mut current = stored.unwrap_or_else(|| {
+            let mut s = state.current.clone();
+            s.updated_at_ms = 0; // nothing published yet: the first change is
+            s
+        });
+        current.version = current.version.max(floor);
+        state.raw = current.components.clone();
+        state.active = crate::server::domain::maintenance::active_ids(&current.maintenance, now_ms());
+        state.pending = None;
+        state.reserved = current.version; // the first version published reserves a block
+        state.current = current;
+        state.applied = applied;
+        state.stored_applied = applied;
+    }
+
+    /// Several instances: a new leader publishes a version of its own at once (what it
+    /// adopted, with any details gathered since), unless it has published one already, so
+    /// every instance sees the new term's version without waiting for a change.
+    pub async fn announce(&self) -> Result<Snapshot, EngineError> {
+        let mut state = self.state.lock().await;
+        if !self.leads(&state) || !state.fresh {
+            return Ok(state.current.clone());
+        }
+        let next = state.pending.take().unwrap_or_else(|| state.current.clone());
+        self.publish_locked(&mut state, next).await
+    }
+
+    /// Several instances: the leader's reading of the operators' writes, including every write
+    /// numbered up to `applied`.
+    pub async fn refresh(
+        &self,
+        operator_override: Option<Override>,
+        incidents: Vec<Incident>,
+        windows: Vec<MaintenanceWindow>,
+        applied: u64,
+    ) -> Result<Snapshot, EngineError> {
+        self.change_applying(applied, |snap, _| {
+            snap.operator_override = operator_override;
+            snap.incidents = incidents;
+            snap.maintenance = windows;
+        })
+        .await
     }
 
     pub fn hub(&self) -> &Hub {
@@ -177,6 +281,9 @@ impl Engine {
     /// Publishes gathered detail changes, if any.
     pub async fn flush_details(&self) -> Result<(), EngineError> {
         let mut state = self.state.lock().await;
+        if !self.leads(&state) {
+            return Ok(());
+        }
         if let Some(pending) = state.pending.take() {
             self.publish_locked(&mut state, pending).await?;
         }
@@ -187,7 +294,17 @@ impl Engine {
     /// version is bumped and the snapshot published. A change of the operator override is
     /// committed before it is published; if that fails, it is not published.
     async fn change(&self, edit: impl FnOnce(&mut Snapshot, i64)) -> Result<Snapshot, EngineError> {
+        self.change_applying(0, edit).await
+    }
+
+    /// `change`, with the number of the newest write it includes (several instances).
+    async fn change_applying(&self, applied: u64, edit: impl FnOnce(&mut Snapshot, i64)) -> Result<Snapshot, EngineError> {
         let mut state = self.state.lock().await;
+        if !self.leads(&state) {
+            // A follower: the leader publishes; this instance's hub follows the stored snapshot.
+            return Ok((*self.hub.current().snapshot).clone());
+        }
+        state.applied = state.applied.max(applied);
         let now = now_ms();
         let mut next = state.pending.clone().unwrap_or_else(|| state.current.clone());
         next.components = std::mem::take(&mut state.raw);
@@ -206,6 +323,10 @@ impl Engine {
             } else {
                 state.pending = None;
             }
+            if state.applied > state.stored_applied {
+                // Nothing to see, but the writers wait to know it was read.
+                self.store_applied(&mut state).await?;
+            }
             return Ok(next);
         }
         state.pending = None;
@@ -219,6 +340,9 @@ impl Engine {
     async fn publish_locked(&self, state: &mut EngineState, mut next: Snapshot) -> Result<Snapshot, EngineError> {
         next.version = state.current.version + 1;
         next.updated_at_ms = now_ms();
+        if let Some(cluster) = &self.cluster {
+            return self.publish_stored(cluster, state, next).await;
+        }
         let reserve = next.version > state.reserved;
         if reserve || next.operator_override != state.current.operator_override {
             let reserved = if reserve { next.version + VERSION_BLOCK - 1 } else { state.reserved };
@@ -228,6 +352,51 @@ impl Engine {
         state.current = next.clone();
         self.hub.publish(next.clone());
         Ok(next)
+    }
+
+    /// Several instances: stores the snapshot, fenced by the leader's term, and only then
+    /// publishes it here (the others load it when notified). Every version is stored, so no
+    /// reservation is needed; the override was stored by the write that set it.
+    async fn publish_stored(&self, cluster: &Cluster, state: &mut EngineState, next: Snapshot) -> Result<Snapshot, EngineError> {
+        let term = state.term.filter(|t| cluster.term() == Some(*t));
+        let term = term.ok_or(EngineError::Deposed { term: cluster.leader_term() })?;
+        let published = Arc::new(Published::new(next.clone()));
+        let json = std::str::from_utf8(&published.json).expect("JSON is UTF-8");
+        let applied = state.applied;
+        if !cluster.store().store_snapshot(term, next.version, json, applied, next.updated_at_ms).await? {
+            cluster.depose(term);
+            return Err(EngineError::Deposed { term });
+        }
+        state.stored_applied = applied;
+        state.fresh = false;
+        state.current = next.clone();
+        self.hub.publish_if_newer(published);
+        cluster.note_applied(applied);
+        cluster.note_stored_version(next.version);
+        if next.version > state.reserved {
+            // Kept for a single instance started on this database later (see the store).
+            let reserved = next.version + VERSION_BLOCK - 1;
+            match cluster.store().save_reservation(reserved).await {
+                Ok(()) => state.reserved = reserved,
+                Err(e) => tracing::warn!("the version reservation was not raised (tried again with the next version): {e}"),
+            }
+        }
+        Ok(next)
+    }
+
+    /// Several instances: records that the stored snapshot includes the writes read so far.
+    async fn store_applied(&self, state: &mut EngineState) -> Result<(), EngineError> {
+        let Some(cluster) = &self.cluster else { return Ok(()) };
+        let term = state.term.filter(|t| cluster.term() == Some(*t));
+        let term = term.ok_or(EngineError::Deposed { term: cluster.leader_term() })?;
+        if !cluster.store().store_applied(term, state.applied).await? {
+            cluster.depose(term);
+            return Err(EngineError::Deposed { term });
+        }
+        state.stored_applied = state.applied;
+        // The hub shows the stored version already (nothing visible changed).
+        cluster.note_applied(state.applied);
+        Ok(())
     }
 
     async fn persist(&self, reserved: u64, snapshot: &Snapshot) -> Result<(), EngineError> {
@@ -358,6 +527,46 @@ mod tests {
         let now = e.current().await;
         assert_eq!(now.components[0].since_ms, since);
         assert_eq!(now.components.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn several_instances_only_the_adopted_term_publishes_and_a_deposed_leader_cannot() {
+        use crate::server::cluster::{Cluster, Role};
+        use crate::server::store::postgres::cluster::claim_term;
+        use crate::server::store::postgres::throwaway::Throwaway;
+        use sqlx::Connection;
+        let url = Throwaway::shared().database().await;
+        let pg = crate::server::store::PgStore::open(&url, &url).await.unwrap();
+        let hub = Hub::new(Snapshot::unknown());
+        let cluster = Cluster::new(pg.clone(), hub.clone());
+        let store: Arc<dyn Store> = Arc::new(pg.clone());
+        let e = Engine::clustered(store.clone(), store.load_state().await.unwrap(), hub.clone(), cluster.clone());
+
+        // A follower publishes nothing.
+        e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(hub.current().version(), 0);
+        // Leading in a term whose stored snapshot it has not adopted yet: still nothing.
+        let mut mine = sqlx::PgConnection::connect(&url).await.unwrap();
+        let claimed = claim_term(&mut mine, "a").await.unwrap();
+        cluster.set_role(Role::Leader { term: claimed.term });
+        e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(hub.current().version(), 0);
+        e.adopt(claimed.term, None, claimed.reserved, 0).await;
+        let s1 = e.report_components(vec![component("a", Level::Operational)]).await.unwrap();
+        assert_eq!(hub.current().version(), s1.version);
+        let stored = pg.stored_snapshot().await.unwrap();
+        assert_eq!((stored.term, stored.version), (claimed.term, s1.version), "stored before shown");
+        assert_eq!(stored.json.as_deref().map(str::as_bytes), Some(&hub.current().json[..]), "the same bytes");
+
+        // Another instance claims the next term: this one's next write is fenced out.
+        let mut theirs = sqlx::PgConnection::connect(&url).await.unwrap();
+        let next = claim_term(&mut theirs, "b").await.unwrap();
+        assert_eq!(next.term, claimed.term + 1);
+        let refused = e.report_components(vec![component("a", Level::MajorOutage)]).await.unwrap_err();
+        assert!(matches!(refused, EngineError::Deposed { term } if term == claimed.term), "{refused}");
+        assert_eq!(cluster.role(), Role::Follower, "stepped down at once");
+        assert_eq!(hub.current().version(), s1.version, "nothing published");
+        assert_eq!(pg.stored_snapshot().await.unwrap().version, s1.version, "nothing stored");
     }
 
     #[tokio::test]

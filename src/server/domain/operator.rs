@@ -40,6 +40,15 @@ pub enum ActionError {
     Engine(#[from] EngineError),
 }
 
+/// Whether a committed action shows in this instance's snapshot when it is answered. With
+/// several instances (see `server::cluster::writes`) the leader publishes it; when no leader
+/// does within a few seconds, the action is stored and shows once one is back (`202`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    Now,
+    Later,
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentInput {
@@ -181,27 +190,33 @@ pub fn known_components(engine: &Engine) -> Vec<String> {
     engine.hub().current().snapshot.components.iter().map(|c| c.id.clone()).collect()
 }
 
-async fn publish_incidents(engine: &Engine) -> Result<(), ActionError> {
+async fn publish_incidents(engine: &Engine) -> Result<Shown, ActionError> {
+    if let Some(cluster) = engine.cluster() {
+        return Ok(crate::server::cluster::writes::after_write(cluster).await);
+    }
     let active = engine.store().active_incidents().await?;
     engine.set_incidents(active).await?;
-    Ok(())
+    Ok(Shown::Now)
 }
 
-async fn publish_maintenance(engine: &Engine, now: i64) -> Result<(), ActionError> {
+async fn publish_maintenance(engine: &Engine, now: i64) -> Result<Shown, ActionError> {
+    if let Some(cluster) = engine.cluster() {
+        return Ok(crate::server::cluster::writes::after_write(cluster).await);
+    }
     let windows = engine.store().current_maintenance(now).await?;
     engine.set_maintenance(windows).await?;
-    Ok(())
+    Ok(Shown::Now)
 }
 
-pub async fn open_incident(engine: &Engine, input: &IncidentInput) -> Result<Incident, ActionError> {
+pub async fn open_incident(engine: &Engine, input: &IncidentInput) -> Result<(Incident, Shown), ActionError> {
     let new = validate_incident(input, &known_components(engine))?;
     let _one_at_a_time = engine.operator_action().await;
     let incident = engine.store().open_incident(&new, now_ms()).await?;
-    publish_incidents(engine).await?;
-    Ok(incident)
+    let shown = publish_incidents(engine).await?;
+    Ok((incident, shown))
 }
 
-pub async fn update_incident(engine: &Engine, id: i64, input: &UpdateInput) -> Result<Incident, ActionError> {
+pub async fn update_incident(engine: &Engine, id: i64, input: &UpdateInput) -> Result<(Incident, Shown), ActionError> {
     let update = validate_update(input)?;
     let _one_at_a_time = engine.operator_action().await;
     let incident = engine.store().update_incident(id, &update, now_ms()).await.map_err(|e| match e {
@@ -209,20 +224,20 @@ pub async fn update_incident(engine: &Engine, id: i64, input: &UpdateInput) -> R
         UpdateRefused::Resolved => ActionError::Conflict(format!("incident {id} is resolved; it takes no more updates")),
         UpdateRefused::Failed(e) => ActionError::Store(e),
     })?;
-    publish_incidents(engine).await?;
-    Ok(incident)
+    let shown = publish_incidents(engine).await?;
+    Ok((incident, shown))
 }
 
-pub async fn schedule_maintenance(engine: &Engine, input: &MaintenanceInput) -> Result<MaintenanceWindow, ActionError> {
+pub async fn schedule_maintenance(engine: &Engine, input: &MaintenanceInput) -> Result<(MaintenanceWindow, Shown), ActionError> {
     let now = now_ms();
     let new = validate_maintenance(input, &known_components(engine), now)?;
     let _one_at_a_time = engine.operator_action().await;
     let window = engine.store().add_maintenance(&new, now).await?;
-    publish_maintenance(engine, now).await?;
-    Ok(window)
+    let shown = publish_maintenance(engine, now).await?;
+    Ok((window, shown))
 }
 
-pub async fn cancel_maintenance(engine: &Engine, id: i64) -> Result<(), ActionError> {
+pub async fn cancel_maintenance(engine: &Engine, id: i64) -> Result<Shown, ActionError> {
     let _one_at_a_time = engine.operator_action().await;
     let now = now_ms();
     match engine.store().cancel_maintenance(id, now).await? {

@@ -15,7 +15,7 @@
 use super::auth::{bearer_token, Operator};
 use super::error::ApiError;
 use crate::model::{Level, MaintenanceWindow, Snapshot};
-use crate::server::domain::operator::{self, IncidentInput, MaintenanceInput, UpdateInput};
+use crate::server::domain::operator::{self, IncidentInput, MaintenanceInput, Shown, UpdateInput};
 use crate::server::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -39,6 +39,27 @@ fn json_bytes(status: StatusCode, version: u64, body: Bytes) -> Response {
 fn snapshot_response(snapshot: &Snapshot) -> Response {
     let body = serde_json::to_vec(snapshot).expect("a snapshot always serialises");
     json_bytes(StatusCode::OK, snapshot.version, Bytes::from(body))
+}
+
+/// The status of an answered action: `ok` when this instance shows it, `202 Accepted` when it
+/// is stored but no leader has published it yet (several instances).
+fn shown_status(ok: StatusCode, shown: Shown) -> StatusCode {
+    match shown {
+        Shown::Now => ok,
+        Shown::Later => StatusCode::ACCEPTED,
+    }
+}
+
+/// Sets or clears the override: at any of several instances through the store, else
+/// through the engine.
+async fn change_override(state: &AppState, operator: Option<(Level, String)>) -> Result<Response, ApiError> {
+    if let Some(cluster) = state.engine.cluster() {
+        let (snapshot, shown) = crate::server::cluster::writes::set_override(cluster, operator).await?;
+        let mut res = snapshot_response(&snapshot);
+        *res.status_mut() = shown_status(StatusCode::OK, shown);
+        return Ok(res);
+    }
+    Ok(snapshot_response(&state.engine.set_override(operator).await?))
 }
 
 pub async fn get_status(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -96,20 +117,14 @@ pub fn validate_override(headers: &HeaderMap, body: &[u8]) -> Result<(Level, Str
 pub async fn set_override(_: Operator, State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let (level, message) = validate_override(&headers, &body)?;
-        state.engine.set_override(Some((level, message))).await.map_err(ApiError::from)
+        change_override(&state, Some((level, message))).await
     }
     .await;
-    match result {
-        Ok(s) => snapshot_response(&s),
-        Err(e) => e.into_response(),
-    }
+    result.unwrap_or_else(|e| e.into_response())
 }
 
 pub async fn clear_override(_: Operator, State(state): State<AppState>) -> Response {
-    match state.engine.set_override(None).await {
-        Ok(s) => snapshot_response(&s),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    change_override(&state, None).await.unwrap_or_else(|e| e.into_response())
 }
 
 /// `POST /api/v1/heartbeat/{component}` with `Authorization: Bearer <the check's token>`:
@@ -124,7 +139,18 @@ pub async fn heartbeat(
     let Some(token) = bearer_token(&headers) else {
         return ApiError::new(StatusCode::UNAUTHORIZED, "missing Authorization: Bearer <token>").into_response();
     };
-    match checks.runner().heartbeat(&component, token).await {
+    let beat = match state.engine.cluster() {
+        // Several instances: the leader runs the check; the beat reaches it through the store.
+        Some(cluster) => match checks.runner().verify_heartbeat(&component, token) {
+            Ok(()) => match cluster.store().save_heartbeat(&component, crate::server::clock::now_ms()).await {
+                Ok(()) => Ok(()),
+                Err(e) => return ApiError::from(e).into_response(),
+            },
+            Err(e) => Err(e),
+        },
+        None => checks.runner().heartbeat(&component, token).await,
+    };
+    match beat {
         Ok(()) => (StatusCode::OK, axum::Json(json!({ "component": component, "ok": true }))).into_response(),
         // One answer for both, so the API does not tell which components take heartbeats.
         Err(HeartbeatError::UnknownComponent | HeartbeatError::BadToken) => {
@@ -209,6 +235,14 @@ fn respond<T: serde::Serialize>(status: StatusCode, result: Result<T, ApiError>)
     }
 }
 
+/// An action's answer: `ok` with the stored object, or `202` with it when it does not show yet.
+fn respond_shown<T: serde::Serialize>(ok: StatusCode, result: Result<(T, Shown), ApiError>) -> Response {
+    match result {
+        Ok((v, shown)) => (shown_status(ok, shown), axum::Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// `GET /api/v1/maintenance`: windows that are active or to come.
 pub async fn list_maintenance(State(state): State<AppState>) -> Response {
     let now = crate::server::clock::now_ms();
@@ -225,11 +259,11 @@ pub async fn list_maintenance(State(state): State<AppState>) -> Response {
 pub async fn add_maintenance(_: Operator, State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let input: MaintenanceInput = json_body(&headers, &body)?;
-        let w = operator::schedule_maintenance(&state.engine, &input).await?;
-        Ok(window_json(&w, crate::server::clock::now_ms()))
+        let (w, shown) = operator::schedule_maintenance(&state.engine, &input).await?;
+        Ok((window_json(&w, crate::server::clock::now_ms()), shown))
     }
     .await;
-    respond(StatusCode::CREATED, result)
+    respond_shown(StatusCode::CREATED, result)
 }
 
 /// `DELETE /api/v1/maintenance/{id}` (Bearer): cancels a window that is not over.
@@ -240,11 +274,11 @@ pub async fn cancel_maintenance(
 ) -> Response {
     let result = async {
         let id = path_id(&id, "a window")?;
-        operator::cancel_maintenance(&state.engine, id).await?;
-        Ok(json!({ "cancelled": id }))
+        let shown = operator::cancel_maintenance(&state.engine, id).await?;
+        Ok((json!({ "cancelled": id }), shown))
     }
     .await;
-    respond(StatusCode::OK, result)
+    respond_shown(StatusCode::OK, result)
 }
 
 #[derive(Deserialize)]
@@ -314,7 +348,7 @@ pub async fn open_incident(_: Operator, State(state): State<AppState>, headers: 
         Ok(operator::open_incident(&state.engine, &input).await?)
     }
     .await;
-    respond(StatusCode::CREATED, result)
+    respond_shown(StatusCode::CREATED, result)
 }
 
 /// `POST /api/v1/incidents/{id}/updates` (Bearer) `{"status", "message", "impact"?}`.
@@ -331,7 +365,7 @@ pub async fn update_incident(
         Ok(operator::update_incident(&state.engine, id, &input).await?)
     }
     .await;
-    respond(StatusCode::OK, result)
+    respond_shown(StatusCode::OK, result)
 }
 
 /// `GET /readyz`: 200 while the database answers (and, for SQLite, is still the file opened
@@ -359,6 +393,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     }
     let (reloads, reload_errors) = (state.checks.reloads.load(Relaxed), state.checks.reload_errors.load(Relaxed));
     let history = &state.checks.history.stats;
+    let cluster = state.engine.cluster();
     let body = format!(
         "# HELP statuscast_config_reloads_total Configuration reloads applied.\n\
          # TYPE statuscast_config_reloads_total counter\n\
@@ -381,6 +416,18 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
          # HELP statuscast_snapshot_version Version of the current status snapshot.\n\
          # TYPE statuscast_snapshot_version counter\n\
          statuscast_snapshot_version {}\n\
+         # HELP statuscast_leader Whether this instance leads (runs the checks and publishes): always 1 on a single instance.\n\
+         # TYPE statuscast_leader gauge\n\
+         statuscast_leader {}\n\
+         # HELP statuscast_leader_term The newest leadership term this instance knows of (0 on a single instance).\n\
+         # TYPE statuscast_leader_term gauge\n\
+         statuscast_leader_term {}\n\
+         # HELP statuscast_leader_version The newest version the leader stored, as far as this instance knows (its own version on a single instance).\n\
+         # TYPE statuscast_leader_version counter\n\
+         statuscast_leader_version {}\n\
+         # HELP statuscast_applied_change The newest write at any instance that this instance's snapshot includes (several instances).\n\
+         # TYPE statuscast_applied_change counter\n\
+         statuscast_applied_change {}\n\
          # HELP statuscast_history_pending Check results held in memory, not yet in the database (it was unavailable).\n\
          # TYPE statuscast_history_pending gauge\n\
          statuscast_history_pending {}\n\
@@ -398,6 +445,10 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         state.connections.evicted.load(Relaxed),
         state.connections.refused.load(Relaxed),
         state.hub.current().version(),
+        u8::from(state.engine.publishes()),
+        cluster.map_or(0, |c| c.leader_term()),
+        cluster.map_or(state.hub.current().version(), |c| c.stored_version()),
+        cluster.map_or(0, |c| c.applied()),
         history.pending.load(Relaxed),
         history.written.load(Relaxed),
         history.dropped.load(Relaxed),

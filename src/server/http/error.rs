@@ -23,6 +23,7 @@ pub fn store_status(e: &StoreError) -> StatusCode {
 fn engine_status(e: &EngineError) -> StatusCode {
     match e {
         EngineError::Persist(e) => store_status(e),
+        EngineError::Deposed { .. } => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -80,8 +81,12 @@ impl From<StoreError> for ApiError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         tracing::error!("{e}");
-        let EngineError::Persist(store) = &e;
-        ApiError::new(engine_status(&e), public_store_message(store))
+        match &e {
+            EngineError::Persist(store) => ApiError::new(engine_status(&e), public_store_message(store)),
+            EngineError::Deposed { .. } => {
+                ApiError::new(engine_status(&e), "this instance stopped leading; nothing was published; try again shortly")
+            }
+        }
     }
 }
 

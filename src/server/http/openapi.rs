@@ -36,6 +36,13 @@ fn read(summary: &str, schema: Value, params: Vec<Value>, errors: &[(&str, &str)
 fn write(summary: &str, request: Option<&str>, ok: (&str, &str), params: Vec<Value>, errors: &[(&str, &str)]) -> Value {
     let mut responses = Map::new();
     responses.insert(ok.0.into(), json_response(ok.1, json!({ "$ref": "#/components/schemas/Snapshot" })));
+    responses.insert(
+        "202".into(),
+        json_response(
+            "stored, not shown yet: several instances, and no leader published it within 5 s; it shows once one does",
+            json!({ "$ref": "#/components/schemas/Snapshot" }),
+        ),
+    );
     for (code, what) in [
         ("400", "malformed JSON or an unknown field"),
         ("401", "missing or wrong token"),

@@ -33,6 +33,14 @@ impl Published {
         Published { snapshot: Arc::new(snapshot), event: Bytes::from(event), json: Bytes::from(json) }
     }
 
+    /// A snapshot stored as JSON by another instance (`server::cluster`): the event is built
+    /// from these very bytes, so every instance sends the same bytes for the same version.
+    pub fn from_json(json: String) -> Result<Self, serde_json::Error> {
+        let snapshot: Snapshot = serde_json::from_str(&json)?;
+        let event = encode_event(Some(&snapshot.version.to_string()), Some(STATUS_EVENT), &json);
+        Ok(Published { snapshot: Arc::new(snapshot), event: Bytes::from(event), json: Bytes::from(json) })
+    }
+
     pub fn version(&self) -> u64 {
         self.snapshot.version
     }
@@ -63,6 +71,19 @@ impl Hub {
     /// Replaces the latest snapshot; every subscriber wakes once and reads the newest.
     pub fn publish(&self, snapshot: Snapshot) {
         self.latest.send_replace(Arc::new(Published::new(snapshot)));
+    }
+
+    /// Replaces the latest snapshot with one already encoded (see [`Published::from_json`]) if
+    /// it is newer; whether it was. (Two tasks of one instance may both have the newest
+    /// version of several: the hub never goes back, nor wakes its streams twice for one.)
+    pub fn publish_if_newer(&self, published: Arc<Published>) -> bool {
+        self.latest.send_if_modified(|latest| {
+            let newer = published.version() > latest.version();
+            if newer {
+                *latest = published.clone();
+            }
+            newer
+        })
     }
 
     pub fn current(&self) -> Arc<Published> {
@@ -162,6 +183,37 @@ mod tests {
         assert!(text.starts_with("id: 42\nevent: status\ndata: {"), "{text}");
         assert!(text.ends_with("}\n\n"));
         assert_eq!(text.matches('\n').count(), 4, "JSON data stays on one line");
+    }
+
+    #[test]
+    fn a_snapshot_from_its_json_has_the_same_bytes() {
+        let mut s = Snapshot::unknown();
+        s.version = 7;
+        s.message = "line\nbreak \u{2028} <b>".into();
+        let here = Published::new(s);
+        let there = Published::from_json(String::from_utf8(here.json.to_vec()).unwrap()).unwrap();
+        assert_eq!(there.event, here.event);
+        assert_eq!(there.json, here.json);
+        assert_eq!(*there.snapshot, *here.snapshot);
+    }
+
+    #[test]
+    fn an_encoded_snapshot_is_published_only_if_newer() {
+        let hub = Hub::new(Snapshot::unknown());
+        let at = |v| {
+            let mut s = Snapshot::unknown();
+            s.version = v;
+            Arc::new(Published::new(s))
+        };
+        let mut rx = hub.subscribe();
+        rx.borrow_and_update();
+        assert!(hub.publish_if_newer(at(5)));
+        assert!(!hub.publish_if_newer(at(5)), "the same version again");
+        assert!(!hub.publish_if_newer(at(3)), "an older one");
+        assert_eq!(hub.current().version(), 5);
+        assert!(rx.has_changed().unwrap());
+        rx.borrow_and_update();
+        assert!(!rx.has_changed().unwrap(), "subscribers woken once");
     }
 
     #[test]

@@ -22,6 +22,21 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 
+/// Binds the listening socket (non-blocking, for tokio); with `reuse_port`, SO_REUSEPORT,
+/// so that several processes can listen on the same port.
+pub fn bind(addr: std::net::SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?; // tokio's own bind uses the same backlog
+    socket.set_nonblocking(true)?;
+    TcpListener::from_std(socket.into())
+}
+
 pub struct GuardedListener {
     inner: TcpListener,
     stall_timeout: Duration,

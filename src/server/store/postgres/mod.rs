@@ -15,6 +15,7 @@ use sqlx::{Connection, PgPool};
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub mod cluster;
 mod history;
 mod incidents;
 mod maintenance;
@@ -33,6 +34,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// For the connections that must not come from the pool (`server::cluster`).
+    options: std::sync::Arc<PgConnectOptions>,
 }
 
 impl PgStore {
@@ -54,9 +57,14 @@ impl PgStore {
             .max_connections(8)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options);
+            .connect_lazy_with(options.clone());
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate { file: shown.to_string(), source: e })?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, options: std::sync::Arc::new(options) })
+    }
+
+    /// The options the pool connects with (for a dedicated connection).
+    pub fn connect_options(&self) -> &PgConnectOptions {
+        &self.options
     }
 
     pub async fn load_state(&self) -> Result<PersistedState, StoreError> {
