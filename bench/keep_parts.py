@@ -14,6 +14,7 @@ KEYS = {
     "checks": ("checks", "startup"),
     "history": ("history", "history_render"),
     "sigkill": ("sigkill",),
+    "cluster": ("cluster", "cluster_path", "failover"),
 }
 
 

@@ -11,6 +11,8 @@ src, md_path, svg_path = sys.argv[1], sys.argv[2], sys.argv[3]
 rows, bundle, browser = [], None, None
 # The rush (bench/pages.sh), HTTP/2 streams (bench/h2.sh), tabs sharing a stream.
 pages, pages_renders, h2, tabs = [], None, [], None
+# Several instances on one PostgreSQL (bench/cluster.sh): by backend, the 100,000, failover.
+cluster_path, cluster, failover = {}, None, None
 # Measured once per storage backend ("sqlite", "postgres"), by backend.
 checks, startup, history, render, sigkill = {}, {}, {}, {}, {}
 # Parts measured again on their own (BENCH_PARTS, bench/keep_parts.py).
@@ -32,6 +34,12 @@ for line in open(src):
         h2.append(d)
     elif "tabs" in d:
         tabs = d["tabs"]
+    elif "cluster_path" in d:
+        cluster_path[d["cluster_path"]["backend"]] = d["cluster_path"]
+    elif "cluster" in d:
+        cluster = d["cluster"]
+    elif "failover" in d:
+        failover = d["failover"]
     elif "browser" in d:
         browser = d["browser"]
     else:
@@ -112,6 +120,33 @@ if churn:
         f"RSS after everyone left: {r['after_rss_kib'] / 1024:.1f} MiB.",
         "",
     ]
+
+if cluster or cluster_path or failover:
+    out += ["## Several instances on one PostgreSQL", ""]
+    if cluster:
+        c = cluster
+        out.append(
+            f"- {c['streams']:,} streams on {c['instances']} instances sharing one port (`--reuse-port`) on one "
+            f"PostgreSQL, held by {c['processes']} client processes; {c['changes']} changes posted to the shared "
+            f"port: delivered {c['delivered']:,} / {c['expected']:,}, fan-out p50 {fmt(c['p50_ms'], ' ms')}, "
+            f"p99 {fmt(c['p99_ms'], ' ms')}, max {fmt(c['max_ms'], ' ms')} (target p99 ≤ 1 s); RSS per stream "
+            f"{fmt(c['rss_per_stream_kib'], ' KiB')} (the instances' growth together: "
+            f"{c['idle_rss_kib'] / 1024:.1f} → {c['peak_rss_kib'] / 1024:.1f} MiB; target ≤ 4 KiB); "
+            f"connect failures {c['connect_failed']}, dropped {c['dropped']}."
+        )
+    if cluster_path:
+        parts = [f"{NAMES[b]} p50 {fmt(r['p50_ms'], ' ms')}, p99 {fmt(r['p99_ms'], ' ms')} "
+                 f"({r['delivered']:,} / {r['expected']:,})" for b, r in sorted(cluster_path.items(), reverse=True)]
+        n = next(iter(cluster_path.values()))["streams"]
+        out.append(f"- The cluster path's cost, change → stream at {n:,} streams on one instance: " + "; ".join(parts)
+                   + " (PostgreSQL: the snapshot stored, `NOTIFY`, loaded back and published).")
+    if failover:
+        out.append(
+            f"- Leader failover (kill -9 of the leader of three → first version published by the new one), "
+            f"{failover['runs']} runs: p50 {failover['p50_ms']} ms, max {failover['max_ms']} ms "
+            f"(each: {', '.join(str(t) for t in failover['each_ms'])} ms; target ≤ 5 s)."
+        )
+    out.append("")
 
 out += ["## Browser and bundle", ""]
 if browser:
