@@ -250,7 +250,8 @@ mod tests {
     fn a_lone_surrogate_in_a_member_it_skips_is_no_reason_to_refuse() {
         // Found by the `json` fuzz target: serde skips unknown members without reading their
         // strings, and `JSON.parse` keeps lone surrogates; the reader must not refuse either.
-        let text = r#"{"version":1,"level":"operational","message":"m","extra":"\ud83d\u0ed0","updated_at_ms":-2,"components":[]}"#;
+        let text =
+            r#"{"version":1,"level":"operational","message":"m","extra":"\ud83d\u0ed0","updated_at_ms":-2,"components":[]}"#;
         let served: Snapshot = serde_json::from_str(text).unwrap();
         assert_eq!(Snapshot::from_json(text), Some(served));
     }

@@ -3,9 +3,9 @@
 //! parses with its own `JSON.parse`; both results are read by the same [`decode`](super::decode)
 //! code, so this checks that code against serde's reading of the same documents. It reads
 //! just what the server writes: objects, arrays, strings (every escape, surrogate pairs
-//! included; a lone surrogate is U+FFFD, as in the browser), integers, `true`, `false`, `null`. A number with a fraction or an exponent is
-//! read as "not an integer" (no snapshot field is one). Anything malformed is `None`, never
-//! a panic.
+//! included; a lone surrogate is U+FFFD, as in the browser), integers, `true`, `false`,
+//! `null`. A number with a fraction or an exponent is read as "not an integer" (no snapshot
+//! field is one). Anything malformed is `None`, never a panic.
 
 /// A parsed JSON value.
 #[derive(Clone, Debug, PartialEq)]
