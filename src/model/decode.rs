@@ -104,6 +104,14 @@ fn level<N: Node>(v: &N) -> Option<Level> {
     named(v, &Level::ALL, Level::as_str)
 }
 
+fn impact<N: Node>(v: &N) -> Option<Impact> {
+    named(v, &Impact::ALL, Impact::as_str)
+}
+
+fn status<N: Node>(v: &N) -> Option<IncidentStatus> {
+    named(v, &IncidentStatus::ALL, IncidentStatus::as_str)
+}
+
 fn component<N: Node>(v: &N) -> Option<ComponentStatus> {
     let group = v.get("group");
     Some(ComponentStatus {
@@ -130,20 +138,16 @@ fn operator_override<N: Node>(v: &N) -> Option<Option<Override>> {
 }
 
 fn update<N: Node>(v: &N) -> Option<IncidentUpdate> {
-    Some(IncidentUpdate {
-        at_ms: v.get("at_ms").int()?,
-        status: named(&v.get("status"), &IncidentStatus::ALL, IncidentStatus::as_str)?,
-        message: v.get("message").text()?,
-    })
+    Some(IncidentUpdate { at_ms: v.get("at_ms").int()?, status: status(&v.get("status"))?, message: v.get("message").text()? })
 }
 
 fn incident<N: Node>(v: &N) -> Option<Incident> {
     Some(Incident {
         id: v.get("id").int()?,
         title: v.get("title").text()?,
-        impact: named(&v.get("impact"), &Impact::ALL, Impact::as_str)?,
+        impact: impact(&v.get("impact"))?,
         components: list(&v.get("components"), text)?,
-        status: named(&v.get("status"), &IncidentStatus::ALL, IncidentStatus::as_str)?,
+        status: status(&v.get("status"))?,
         started_ms: v.get("started_ms").int()?,
         resolved_ms: opt_int(&v.get("resolved_ms"))?,
         updates: list(&v.get("updates"), update)?,
