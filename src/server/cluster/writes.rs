@@ -5,8 +5,9 @@
 //! show once a leader is back ([`Shown::Later`]: `202 Accepted`).
 
 use super::Cluster;
-use crate::model::{Level, Override, Snapshot};
+use crate::model::{Level, Snapshot};
 use crate::server::clock::now_ms;
+use crate::server::domain::engine::next_override;
 use crate::server::domain::operator::Shown;
 use crate::server::store::StoreError;
 use std::time::Duration;
@@ -37,10 +38,7 @@ pub async fn after_write(cluster: &Cluster) -> Shown {
 /// override equal to the one in force keeps its time. Answers the snapshot this hub shows.
 pub async fn set_override(cluster: &Cluster, operator: Option<(Level, String)>) -> Result<(Snapshot, Shown), StoreError> {
     let current = cluster.hub().current();
-    let value = operator.map(|(level, message)| match &current.snapshot.operator_override {
-        Some(o) if o.level == level && o.message == message => o.clone(),
-        _ => Override { level, message, set_at_ms: now_ms() },
-    });
+    let value = next_override(current.snapshot.operator_override.as_ref(), operator, now_ms());
     cluster.store().save_override(value.as_ref()).await?;
     let shown = after_write(cluster).await;
     Ok(((*cluster.hub().current().snapshot).clone(), shown))

@@ -49,6 +49,16 @@ fn significant(s: &Snapshot) -> impl PartialEq + '_ {
     (s.level, &s.message, &s.operator_override, components, &s.incidents, &s.maintenance)
 }
 
+/// The override an operator's request makes (`None`: cleared): one equal to the one in force
+/// keeps its time.
+pub fn next_override(current: Option<&Override>, operator: Option<(Level, String)>, now: i64) -> Option<Override> {
+    let (level, message) = operator?;
+    match current {
+        Some(o) if o.level == level && o.message == message => Some(o.clone()),
+        _ => Some(Override { level, message, set_at_ms: now }),
+    }
+}
+
 struct EngineState {
     /// What the hub has (published); its components have maintenance applied.
     current: Snapshot,
@@ -235,20 +245,7 @@ impl Engine {
 
     /// Sets or clears the operator override.
     pub async fn set_override(&self, operator: Option<(Level, String)>) -> Result<Snapshot, EngineError> {
-        self.change(|snap, now| {
-            snap.operator_override = match operator {
-                None => None,
-                Some((level, message)) => {
-                    let same = snap.operator_override.as_ref().is_some_and(|o| o.level == level && o.message == message);
-                    if same {
-                        snap.operator_override.clone()
-                    } else {
-                        Some(Override { level, message, set_at_ms: now })
-                    }
-                }
-            };
-        })
-        .await
+        self.change(|snap, now| snap.operator_override = next_override(snap.operator_override.as_ref(), operator, now)).await
     }
 
     pub async fn current(&self) -> Snapshot {
