@@ -5,6 +5,7 @@ pub mod clock;
 pub mod cluster;
 pub mod domain;
 pub mod http;
+pub mod notify;
 pub mod secret;
 pub mod settings;
 pub mod store;

@@ -5,6 +5,7 @@
 
 use super::kinds;
 use crate::model::Level;
+use crate::server::notify::config as notify;
 use crate::server::settings::parse_duration;
 use serde::{Deserialize, Deserializer};
 use std::collections::HashSet;
@@ -32,6 +33,11 @@ pub struct File {
     pub checks: Option<ChecksSettings>,
     #[serde(default, rename = "component")]
     pub components: Vec<toml::Spanned<ComponentConfig>>,
+    /// Operator alerts (see `server::notify::config`).
+    #[serde(default)]
+    pub notify: Vec<toml::Spanned<notify::EntryConfig>>,
+    #[serde(default)]
+    pub subscriptions: Option<toml::Spanned<notify::SubscriptionsConfig>>,
 }
 
 /// `[page]`: what the status page is called and where it is published (for the
@@ -213,6 +219,8 @@ pub struct Config {
     /// Most checks running at once.
     pub concurrency: usize,
     pub components: Vec<ComponentSpec>,
+    /// Alerts and subscriptions.
+    pub notify: notify::NotifyConfig,
 }
 
 impl Config {
@@ -241,6 +249,7 @@ pub fn embedded_default(interval: Duration, thresholds: &crate::server::checks::
     };
     Config {
         page: Page::default(),
+        notify: notify::NotifyConfig::default(),
         concurrency: 4,
         components: vec![
             component("host.disk", "Disk space", HostMeasure::Disk),
@@ -290,8 +299,36 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             Page { name, url }
         }
     };
+    let mut parsed = parsed;
+    let entries = std::mem::take(&mut parsed.notify);
+    let subscriptions = parsed.subscriptions.take();
     let components = validate(parsed, &|span, field, message| at(Some(span), field, message))?;
-    Ok(Config { page, concurrency, components })
+    let ids: Vec<String> = components.iter().map(|c| c.id.clone()).collect();
+    let mut names = HashSet::new();
+    let mut notify_entries = Vec::new();
+    for (i, spanned) in entries.into_iter().enumerate() {
+        let span = spanned.span();
+        // The place is added below; the message carries the field.
+        let fail = |field: &str, message: String| format!("notify[{i}].{field}\u{0}{message}");
+        let entry = notify::entry(spanned.into_inner(), &mut names, &ids, &fail).map_err(|e| placed(&at, span, e))?;
+        notify_entries.push(entry);
+    }
+    let subscriptions = match subscriptions {
+        None => notify::Subscriptions::default(),
+        Some(spanned) => {
+            let span = spanned.span();
+            let fail = |field: &str, message: String| format!("subscriptions.{field}\u{0}{message}");
+            notify::subscriptions(spanned.into_inner(), page.url.is_some(), &fail).map_err(|e| placed(&at, span, e))?
+        }
+    };
+    let notify = notify::NotifyConfig { entries: notify_entries, subscriptions };
+    Ok(Config { page, concurrency, components, notify })
+}
+
+/// A notifier error (`field\0message`) at `span`.
+fn placed(at: &dyn Fn(Option<Range<usize>>, String, String) -> ConfigError, span: Range<usize>, e: String) -> ConfigError {
+    let (field, message) = e.split_once('\0').unwrap_or(("", &e));
+    at(Some(span), field.to_string(), message.to_string())
 }
 
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
