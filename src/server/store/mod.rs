@@ -17,6 +17,7 @@ mod contract;
 pub mod copy;
 mod error;
 pub mod legacy;
+pub mod outbox;
 pub mod postgres;
 pub mod rows;
 mod sqlite;
@@ -159,7 +160,7 @@ pub struct PersistedState {
 
 /// What the server needs from storage.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: outbox::Outbox + Send + Sync {
     /// Whether the database answers and is the one opened at start (`/readyz`).
     async fn ready(&self) -> Result<(), StoreError>;
 

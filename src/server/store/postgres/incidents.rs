@@ -1,7 +1,9 @@
 //! Incidents and their timelines of updates, in PostgreSQL.
 
+use super::outbox::insert_event;
 use super::PgStore;
 use crate::model::{Impact, Incident, IncidentStatus};
+use crate::server::notify::event::{EventKind, NewEvent};
 use crate::server::store::rows::{components_json, incident_of, IncidentColumns, UpdateColumns};
 use crate::server::store::StoreError;
 use crate::server::store::{NewIncident, NewUpdate, UpdateRefused};
@@ -46,6 +48,14 @@ impl PgStore {
         .await
         .map_err(StoreError::doing("writing the incident"))?;
         add_update(&mut tx, id, now_ms, new.status, &new.message).await.map_err(StoreError::doing("writing the incident"))?;
+        // Its notification, in the same transaction (see `server::notify`).
+        let event = NewEvent::Incident {
+            kind: EventKind::IncidentOpened,
+            incident_id: id,
+            status: new.status,
+            message: new.message.clone(),
+        };
+        insert_event(&mut tx, &event, now_ms).await.map_err(StoreError::doing("writing the incident"))?;
         tx.commit().await.map_err(StoreError::doing("writing the incident"))?;
         self.incident(id).await?.ok_or_else(|| StoreError::Corrupt(format!("incident {id} vanished after writing")))
     }
@@ -76,6 +86,13 @@ impl PgStore {
             .await
             .map_err(failed)?;
         add_update(&mut tx, id, now_ms, update.status, &update.message).await.map_err(failed)?;
+        let event = NewEvent::Incident {
+            kind: EventKind::of_update(false, update.status),
+            incident_id: id,
+            status: update.status,
+            message: update.message.clone(),
+        };
+        insert_event(&mut tx, &event, now_ms).await.map_err(failed)?;
         tx.commit().await.map_err(failed)?;
         match self.incident(id).await {
             Ok(Some(i)) => Ok(i),

@@ -19,6 +19,7 @@ pub mod cluster;
 mod history;
 mod incidents;
 mod maintenance;
+mod outbox;
 mod sessions;
 mod tables;
 pub mod throwaway;

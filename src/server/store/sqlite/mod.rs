@@ -17,6 +17,7 @@ use std::path::Path;
 mod history;
 mod incidents;
 mod maintenance;
+mod outbox;
 mod sessions;
 mod tables;
 
