@@ -34,6 +34,8 @@ pub struct AppState {
     pub connections: Arc<stream::admission::Admission>,
     /// Public pages rendered once per version and second (see `http::render_cache`).
     pub pages: Arc<http::render_cache::RenderCache>,
+    /// Alerts and subscriptions (see `notify`).
+    pub notifier: Arc<notify::Notifier>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -87,6 +89,7 @@ fn spawn_history_pruning(store: Arc<dyn store::Store>) {
             if let Err(e) = http::admin::session::prune_login_failures(store.as_ref(), clock::now_ms()).await {
                 tracing::error!("pruning failed logins failed: {e}");
             }
+            notify::Notifier::prune(store.as_ref(), clock::now_ms()).await;
             match store.prune(clock::now_ms()).await {
                 Ok(n) if n > 0 => tracing::info!("history: pruned {n} rows past retention"),
                 Ok(_) => {}
@@ -227,8 +230,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     history.clone().spawn(engine.clone());
     let connections = stream::admission::Admission::new(settings.max_connections);
     let pages = Arc::new(http::render_cache::RenderCache::default());
-    let state =
-        AppState { leptos_options, settings: settings.clone(), hub: hub.clone(), engine, checks, history, connections, pages };
+    let notifier = notify::Notifier::start(engine.clone(), checks.clone(), settings.allow_private_webhooks).await;
+    let state = AppState {
+        leptos_options,
+        settings: settings.clone(),
+        hub: hub.clone(),
+        engine,
+        checks,
+        history,
+        connections,
+        pages,
+        notifier,
+    };
     let state_for_conns = state.clone();
     let app = http::router(state);
     let listener = stream::listener::bind(addr, args.reuse_port).map_err(|source| ServeError::Listen { addr, source })?;

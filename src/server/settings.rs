@@ -143,6 +143,11 @@ pub struct ServeArgs {
     /// default only percentages and load per core are published.
     #[arg(long, env = "STATUSCAST_HOST_SHOW_SIZES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub host_show_sizes: bool,
+
+    /// Let viewers subscribe webhooks on loopback, private and link-local addresses (tests,
+    /// private deployments). Off: such addresses are refused, when subscribing and when sending.
+    #[arg(long, env = "STATUSCAST_ALLOW_PRIVATE_WEBHOOKS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_private_webhooks: bool,
 }
 
 /// Settings the running server needs after start-up.
@@ -168,6 +173,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database: DatabaseUrl,
     pub detail_refresh: Duration,
+    pub allow_private_webhooks: bool,
 }
 
 impl ServeArgs {
@@ -225,6 +231,7 @@ impl ServeArgs {
             thresholds: t,
             data_dir: self.data_dir.clone(),
             detail_refresh: self.detail_refresh,
+            allow_private_webhooks: self.allow_private_webhooks,
         })
     }
 }

@@ -15,6 +15,8 @@ mod fresh;
 pub mod history;
 mod live;
 mod status_page;
+#[cfg(feature = "ssr")]
+pub mod subscribe;
 mod system_status;
 pub mod uptime;
 
@@ -23,7 +25,7 @@ pub use system_status::SystemStatus;
 
 use crate::model::StatusView;
 #[cfg(feature = "ssr")]
-use leptos::{either::EitherOf4, prelude::*};
+use leptos::{either::EitherOf5, prelude::*};
 
 /// The document title for a level ("Partial outage · statuscast").
 pub fn title_for(level: crate::model::Level) -> String {
@@ -45,7 +47,12 @@ pub struct PageContext {
 #[derive(Clone, Debug)]
 pub enum PageData {
     /// The status page's history (drawn once a minute, shared by every view).
-    Status(uptime::DrawnHistory),
+    /// With the subscription form's choices (ssr only: the form ships no code).
+    #[cfg(feature = "ssr")]
+    Status(uptime::DrawnHistory, subscribe::SubscribeOffer),
+    /// A subscription step's answer.
+    #[cfg(feature = "ssr")]
+    Subscription(subscribe::SubscriptionOutcome),
     History(history::HistoryPage),
     #[cfg(any(feature = "ssr", feature = "hydrate-admin"))]
     Admin(admin::AdminView),
@@ -110,10 +117,13 @@ pub fn App() -> impl IntoView {
 #[component]
 fn PageMain(data: PageData) -> impl IntoView {
     match (Page::current(), data) {
-        (Page::Status, PageData::Status(history)) => EitherOf4::A(view! { <status_page::StatusPage history/> }),
-        (Page::History, PageData::History(page)) => EitherOf4::B(view! { <history::IncidentHistory page/> }),
-        (Page::Admin, PageData::Admin(view)) => EitherOf4::C(view! { <admin::AdminPage view/> }),
-        _ => EitherOf4::D(NotFound()),
+        (Page::Status, PageData::Status(history, offer)) => EitherOf5::A(view! { <status_page::StatusPage history offer/> }),
+        (Page::History, PageData::History(page)) => EitherOf5::B(view! { <history::IncidentHistory page/> }),
+        (Page::Admin, PageData::Admin(view)) => EitherOf5::C(view! { <admin::AdminPage view/> }),
+        (Page::Subscription, PageData::Subscription(outcome)) => {
+            EitherOf5::D(view! { <subscribe::SubscriptionPage outcome/> })
+        }
+        _ => EitherOf5::E(NotFound()),
     }
 }
 
@@ -126,6 +136,8 @@ pub enum Page {
     History,
     /// The operators' area (login, incidents, maintenance).
     Admin,
+    /// Subscribing, confirming, unsubscribing.
+    Subscription,
     NotFound,
 }
 
@@ -134,6 +146,7 @@ impl Page {
         match path {
             "/" | "" => Page::Status,
             "/history" => Page::History,
+            "/subscribe" | "/subscribe/confirm" | "/unsubscribe" => Page::Subscription,
             // A refused admin form is answered at its own address (`/admin/incidents`, ...).
             p if p == "/admin" || p.starts_with("/admin/") => Page::Admin,
             _ => Page::NotFound,

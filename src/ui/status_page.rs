@@ -24,11 +24,13 @@ fn grouped(components: &[ComponentStatus]) -> Vec<(String, Vec<ComponentStatus>)
 
 #[cfg(feature = "ssr")]
 #[component]
-pub fn StatusPage(history: DrawnHistory) -> impl IntoView {
+pub fn StatusPage(history: DrawnHistory, offer: super::subscribe::SubscribeOffer) -> impl IntoView {
+    let form = (offer.email || offer.webhook).then(|| view! { <super::subscribe::SubscribeForm offer/> });
     view! {
         <h1>"System status"</h1>
         <LiveBoard/>
         <DrawnUptime drawn=history/>
+        {form}
     }
 }
 

@@ -164,6 +164,13 @@ impl Server {
         (start.elapsed(), status)
     }
 
+    /// kill -9, and waits for the process to be gone.
+    pub async fn kill9(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+    }
+
     pub async fn version(&self) -> u64 {
         let v: serde_json::Value = reqwest::get(self.url("/api/v1/status")).await.unwrap().json().await.unwrap();
         v["version"].as_u64().unwrap()

@@ -79,6 +79,11 @@ impl Checks {
         self.running.read().unwrap().0.page.clone()
     }
 
+    /// Alerts and subscriptions, from the configuration in force.
+    pub fn notify(&self) -> crate::server::notify::config::NotifyConfig {
+        self.running.read().unwrap().0.notify.clone()
+    }
+
     pub fn runner(&self) -> Arc<Runner> {
         self.running.read().unwrap().1.clone()
     }
@@ -109,6 +114,14 @@ impl Checks {
             }
             running.1.clone()
         };
+        {
+            // Only the page or the notifications changed: the checks go on as they are.
+            let mut running = self.running.write().unwrap();
+            if running.0.components == config.components && running.0.concurrency == config.concurrency {
+                running.0 = config;
+                return Ok(true);
+            }
+        }
         old.stop();
         let new = Runner::start(
             config.components.clone(),

@@ -219,7 +219,7 @@ fn window_json(w: &MaintenanceWindow, now_ms: i64) -> serde_json::Value {
 }
 
 /// A JSON body of type `T` (declared as JSON, well-formed, no unknown fields).
-fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
     require_json(headers)?;
     serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }
@@ -454,7 +454,39 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         history.dropped.load(Relaxed),
         state.pages.renders.load(Relaxed),
     );
+    let mut body = body;
+    body.push_str(&notify_metrics(&state).await);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// The outbox's deliveries (every instance's, from the store) and this process's attempts.
+async fn notify_metrics(state: &AppState) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let stats = &state.notifier.stats;
+    let mut out = format!(
+        "# HELP statuscast_notify_attempts_total Delivery attempts by this process, by result.\n\
+         # TYPE statuscast_notify_attempts_total counter\n\
+         statuscast_notify_attempts_total{{result=\"delivered\"}} {}\n\
+         statuscast_notify_attempts_total{{result=\"error\"}} {}\n\
+         # HELP statuscast_notify_given_up_total Deliveries this process gave up (refused for good, or retried for 24 h).\n\
+         # TYPE statuscast_notify_given_up_total counter\n\
+         statuscast_notify_given_up_total {}\n",
+        stats.delivered.load(Relaxed),
+        stats.errors.load(Relaxed),
+        stats.given_up.load(Relaxed),
+    );
+    match state.engine.store().delivery_counts().await {
+        Ok(c) => out.push_str(&format!(
+            "# HELP statuscast_notify_deliveries Deliveries in the outbox (kept 30 days), by state: sent, failed (given up), pending (not sent yet, or to be retried).\n\
+             # TYPE statuscast_notify_deliveries gauge\n\
+             statuscast_notify_deliveries{{state=\"sent\"}} {}\n\
+             statuscast_notify_deliveries{{state=\"failed\"}} {}\n\
+             statuscast_notify_deliveries{{state=\"pending\"}} {}\n",
+            c.sent, c.failed, c.pending
+        )),
+        Err(e) => tracing::warn!("/metrics: counting deliveries failed: {e}"),
+    }
+    out
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod pages;
 pub mod render_cache;
 pub mod statuspage;
+pub mod subscribe;
 pub mod uptime;
 
 use crate::server::stream::sse;
@@ -87,7 +88,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::ready))
         .route("/", get(pages::page))
-        .route("/history", get(pages::page));
+        .route("/history", get(pages::page))
+        .route("/subscribe", post(subscribe::form))
+        .route("/subscribe/confirm", get(subscribe::confirm))
+        .route("/unsubscribe", get(subscribe::unsubscribe).post(subscribe::one_click))
+        .route("/api/v1/subscriptions", post(subscribe::api));
     // Heartbeats carry their check's own token (checked by the check), not the operator's.
     let checks = Router::new().route("/api/v1/heartbeat/{component}", post(api::heartbeat));
     // The operator API: every handler takes an `auth::Operator`, so none runs without the
@@ -110,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/updates", post(admin::action).get(to_dashboard))
         .route("/admin/maintenance", post(admin::action).get(to_dashboard))
         .route("/admin/maintenance/cancel", post(admin::action).get(to_dashboard))
+        .route("/admin/subscribers/remove", post(admin::action).get(to_dashboard))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), admin::guard));
     let admin_area = Router::new().route("/admin", get(pages::page)).merge(admin_actions);
     // Compressed: everything but the stream. tower-http's default predicate never compresses

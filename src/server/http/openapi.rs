@@ -136,6 +136,33 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/v1/subscriptions": {
+                "post": {
+                    "summary": "Subscribe to incident notifications (an email address is confirmed by a link first)",
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": {
+                            "type": "object",
+                            "required": ["address"],
+                            "properties": {
+                                "channel": { "enum": ["email", "webhook"] },
+                                "address": { "type": "string", "description": "an email address, or an http(s) URL on a public address" },
+                                "components": { "type": "array", "items": { "type": "string" }, "description": "component ids; none: all" }
+                            }
+                        } } }
+                    },
+                    "responses": {
+                        "202": { "description": "a confirmation mail is on its way, or a webhook is subscribed", "content": { "application/json": { "schema": {
+                            "type": "object", "properties": { "status": { "type": "string" }, "message": { "type": "string" } }
+                        } } } },
+                        "200": { "description": "already subscribed, or a confirmation was sent within 10 minutes" },
+                        "400": error_response("not JSON, or an unknown field"),
+                        "404": error_response("this page takes no subscriptions"),
+                        "415": error_response("not application/json"),
+                        "422": error_response("the channel is off, the address is not an email address or is a private or non-http(s) URL, or a component is unknown"),
+                    }
+                }
+            },
             "/api/v1/maintenance": {
                 "get": read("Maintenance windows active or to come", json!({ "type": "object", "properties": { "maintenance": { "type": "array" } } }), vec![], &[]),
                 "post": write("Schedule a maintenance window", Some("MaintenanceInput"), ("201", "stored and published"), vec![], &[level_422]),

@@ -88,7 +88,7 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
         return cached_page(state, req, page).await;
     }
     let data = match page {
-        Page::Status => PageData::Status(state.history.drawn()),
+        Page::Status => PageData::Status(state.history.drawn(), super::subscribe::offer(&state)),
         Page::History => {
             let after = Query::<HistoryQuery>::try_from_uri(req.uri())
                 .ok()
@@ -107,7 +107,7 @@ pub async fn page(State(state): State<AppState>, req: Request) -> Response {
             let notice = crate::ui::admin::Notice { done: done.map(Into::into), ..Default::default() };
             PageData::Admin(crate::server::http::admin::admin_view(&state, req.headers(), notice).await)
         }
-        Page::NotFound => PageData::None,
+        Page::NotFound | Page::Subscription => PageData::None,
     };
     let mut res = render(state, req, data).await;
     if page == Page::Admin {
@@ -134,7 +134,7 @@ async fn cached_page(state: AppState, req: Request, page: Page) -> Response {
     let entry = cache
         .get(page, key, async move {
             let data = match history {
-                Some(drawn) => PageData::Status(drawn),
+                Some(drawn) => PageData::Status(drawn, super::subscribe::offer(&state)),
                 None => PageData::History(incident_history(&state, None).await.unwrap_or_else(|e| {
                     tracing::error!("incident history: {e}");
                     HistoryPage { failed: true, ..HistoryPage::default() }

@@ -102,7 +102,7 @@ pub struct SmtpFields {
 }
 
 /// How the connection to the SMTP server is secured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SmtpTls {
     /// Plain connection upgraded with STARTTLS (required); default port 587.
@@ -114,7 +114,7 @@ pub enum SmtpTls {
 }
 
 /// A validated SMTP server.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Smtp {
     pub host: String,
     pub port: u16,
@@ -401,4 +401,136 @@ pub fn subscriptions(
         (true, Some(f)) => Some(smtp(f, &|field, m| fail(&format!("smtp.{field}"), m))?),
     };
     Ok(Subscriptions { email, webhook: written.webhook.unwrap_or(false) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::checks::config::parse;
+
+    const COMPONENT: &str = r#"
+[page]
+url = "https://status.example.com"
+
+[[component]]
+id = "api"
+name = "API"
+
+[[component.check]]
+kind = "tcp"
+address = "127.0.0.1:9"
+"#;
+
+    fn err(text: &str) -> String {
+        parse("statuscast.toml", &format!("{COMPONENT}{text}")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_kind_reads_with_its_defaults() {
+        let text = format!(
+            r#"{COMPONENT}
+[[notify]]
+name = "ops-hook"
+kind = "webhook"
+url = "https://hooks.example.com/statuscast"
+secret = "abc"
+
+[[notify]]
+name = "chat"
+kind = "slack"
+url = "https://hooks.slack.com/services/T/B/X"
+components = ["api"]
+min_level = "major_outage"
+recovery = false
+remind_every = "30m"
+incidents = false
+
+[[notify]]
+name = "discord"
+kind = "discord"
+url = "https://discord.com/api/webhooks/1/x"
+
+[[notify]]
+name = "phone"
+kind = "ntfy"
+url = "https://ntfy.sh/acme-status"
+priority = 4
+
+[[notify]]
+name = "oncall"
+kind = "email"
+to = ["oncall@example.com"]
+host = "smtp.example.com"
+tls = "implicit"
+username = "status"
+password = "pw"
+from = "Acme Status <status@example.com>"
+
+[subscriptions]
+email = true
+webhook = true
+smtp = {{ host = "smtp.example.com", from = "status@example.com" }}
+"#
+        );
+        let config = parse("statuscast.toml", &text).unwrap().notify;
+        assert_eq!(config.entries.len(), 5);
+        let chat = &config.entries[1];
+        assert_eq!(
+            (chat.min_level, chat.recovery, chat.remind_every, chat.incidents),
+            (Level::MajorOutage, false, Some(Duration::from_secs(1800)), false)
+        );
+        let hook = &config.entries[0];
+        assert_eq!((hook.min_level, hook.recovery, hook.incidents, hook.components.is_none()), (Level::DegradedPerformance, true, true, true));
+        let Channel::Email { smtp, to } = &config.entries[4].channel else { panic!("email") };
+        assert_eq!((smtp.port, smtp.tls, to.len()), (465, SmtpTls::Implicit, 1));
+        assert_eq!(smtp.credentials, Some(("status".into(), "pw".into())));
+        let mail = config.subscriptions.email.as_ref().unwrap();
+        assert_eq!((mail.port, mail.tls, mail.credentials.is_none()), (587, SmtpTls::Starttls, true));
+        assert!(config.subscriptions.webhook);
+    }
+
+    #[test]
+    fn errors_name_the_place_and_the_field() {
+        // The entry starts on line 12 of the file (the component takes 11).
+        let e = err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"ftp://x\"\n");
+        assert_eq!(e, r#"statuscast.toml:12:1: notify[0].url: "ftp://x" is not an http:// or https:// address"#);
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"pager\"\nurl = \"https://x\"\n").contains("notify[0].kind: unknown variant `pager`"));
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nsecret = \"s\"\n")
+            .ends_with(r#"notify[0].secret: does not apply to kind = "slack""#));
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nsecrt = \"s\"\n").ends_with("notify[0].secrt: unknown field `secrt`"));
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\ncomponents = [\"db\"]\n")
+            .ends_with(r#"notify[0].components: "db" is not a component of this file"#));
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nmin_level = \"operational\"\n").contains("notify[0].min_level"));
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nremind_every = \"10s\"\n").contains("at least 1m"));
+        let twice = "\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\n";
+        assert!(err(&format!("{twice}{twice}")).ends_with(r#"notify[1].name: "x" is used by another [[notify]] entry"#));
+        assert!(err("\n[[notify]]\nname = \"m\"\nkind = \"email\"\nto = [\"a@b.c\"]\nhost = \"h\"\nfrom = \"nope\"\n")
+            .contains("notify[0].from: \"nope\" is not an address"));
+        assert!(err("\n[[notify]]\nname = \"m\"\nkind = \"email\"\nto = [\"a@b.c\"]\nhost = \"h\"\nfrom = \"a@b.c\"\nusername = \"u\"\n")
+            .contains("notify[0].password: is required with username"));
+        assert!(err("\n[[notify]]\nname = \"n\"\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/x\"\npriority = 9\n").contains("notify[0].priority"));
+        assert!(err("\n[subscriptions]\nemail = true\n").ends_with("subscriptions.smtp: is required with email = true"));
+        assert!(err("\n[subscriptions]\nemail = true\nsmtp = { host = \"h\", from = \"x\" }\n").contains("subscriptions.smtp.from"));
+    }
+
+    #[test]
+    fn email_subscriptions_need_the_pages_address() {
+        let text = r#"
+[subscriptions]
+email = true
+smtp = { host = "h", from = "a@b.c" }
+"#;
+        let e = parse("statuscast.toml", text).unwrap_err().to_string();
+        assert_eq!(e, "statuscast.toml:2:1: subscriptions.email: needs [page] url: the mails link back to the page");
+    }
+
+    #[test]
+    fn addresses_that_could_break_a_header_are_not_addresses() {
+        for good in ["a@example.com", "first.last+tag@mail.example.org"] {
+            assert!(valid_email(good), "{good}");
+        }
+        for bad in ["", "a", "@example.com", "a@", "a@b", "a b@example.com", "a@example.com\r\nBcc: x@y.z", "a@exa mple.com", "<a@b.c>"] {
+            assert!(!valid_email(bad), "{bad:?}");
+        }
+    }
 }

@@ -54,6 +54,9 @@ contract!(
     failed_logins_are_counted_once_each_by_every_handle,
     copy_moves_every_table_whole_and_refuses_a_full_target,
     incident_updates_never_fail_beside_a_busy_history_writer,
+    outbox_notes_levels_once_and_incidents_in_their_transaction,
+    outbox_subscribers_confirm_and_unsubscribe,
+    outbox_claims_are_exclusive_across_handles_and_retries_wait,
 );
 
 async fn state_round_trips_and_survives_reopening(b: Backend) {
@@ -421,4 +424,153 @@ async fn incident_updates_never_fail_beside_a_busy_history_writer(b: Backend) {
     let failed: Vec<String> = results.iter().filter_map(|r| r.as_ref().err().map(|e| e.to_string())).collect();
     assert!(failed.is_empty(), "{} of 40 updates failed beside {batches} history batches: {failed:?}", failed.len());
     assert_eq!(store.incident(incident.id).await.unwrap().unwrap().updates.len(), 41);
+}
+
+async fn outbox_notes_levels_once_and_incidents_in_their_transaction(b: Backend) {
+    use crate::server::notify::event::{EventKind, NewEvent};
+    let store = b.open().await;
+    let other = b.open().await; // another instance on the same data
+    let levels = |l: Level| vec![("api".to_string(), l), ("db".to_string(), Level::Operational)];
+    let noted = store.note_levels(5, &levels(Level::MajorOutage), 1_000).await.unwrap();
+    assert_eq!(
+        noted,
+        [NewEvent::Component {
+            kind: EventKind::ComponentChanged,
+            component: "api".into(),
+            old: Level::Operational,
+            new: Level::MajorOutage,
+            target: None
+        }],
+        "a component never noted was operational; an operational one is no change"
+    );
+    assert!(other.note_levels(5, &levels(Level::MajorOutage), 1_001).await.unwrap().is_empty(), "the same version once");
+    assert!(other.note_levels(4, &levels(Level::Operational), 1_002).await.unwrap().is_empty(), "an older version never");
+    assert!(other.note_levels(6, &levels(Level::MajorOutage), 1_003).await.unwrap().is_empty(), "no change, no event");
+    assert_eq!(store.failing_components().await.unwrap(), [("api".to_string(), Level::MajorOutage, 1_000)]);
+    assert_eq!(other.note_levels(7, &levels(Level::Operational), 2_000).await.unwrap().len(), 1, "recovered");
+    let incident = NewIncident {
+        title: "db <slow>".into(),
+        impact: Impact::Major,
+        components: vec!["db".into()],
+        status: IncidentStatus::Investigating,
+        message: "looking".into(),
+    };
+    let opened = store.open_incident(&incident, 3_000).await.unwrap();
+    let resolve = NewUpdate { status: IncidentStatus::Resolved, message: "fixed".into(), impact: None };
+    store.update_incident(opened.id, &resolve, 4_000).await.unwrap();
+    let events = store.unexpanded_events(10).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::ComponentChanged, EventKind::ComponentChanged, EventKind::IncidentOpened, EventKind::IncidentResolved]
+    );
+    assert_eq!((events[3].incident_id, events[3].message.as_deref()), (Some(opened.id), Some("fixed")));
+    assert_eq!(store.event(events[2].id).await.unwrap().as_ref(), Some(&events[2]));
+    // A refused update writes no event.
+    assert!(store.update_incident(opened.id, &resolve, 5_000).await.is_err());
+    assert_eq!(store.unexpanded_events(10).await.unwrap().len(), 4);
+    // Expanding twice (two instances) writes each delivery once.
+    let d = |t: &str| outbox::NewDelivery { target: t.into(), subscriber_id: None, component: Some("api".into()) };
+    store.expand_event(events[0].id, &[d("notify:a"), d("notify:b")], 6_000).await.unwrap();
+    other.expand_event(events[0].id, &[d("notify:a"), d("notify:c")], 6_000).await.unwrap();
+    assert_eq!(store.unexpanded_events(10).await.unwrap().len(), 3);
+    assert_eq!(store.delivery_counts().await.unwrap(), outbox::DeliveryCounts { sent: 0, failed: 0, pending: 2 });
+    assert_eq!(store.last_delivery_about("notify:a", "api").await.unwrap(), Some(6_000));
+    assert_eq!(store.last_delivery_about("notify:c", "api").await.unwrap(), None);
+}
+
+async fn outbox_subscribers_confirm_and_unsubscribe(b: Backend) {
+    use outbox::{NewSubscriber, SubscriberChannel, Subscribed};
+    let store = b.open().await;
+    let new = |address: &str, channel| NewSubscriber {
+        channel,
+        address: address.into(),
+        components: vec!["api".into()],
+        token: format!("token-{address}"),
+    };
+    let mail = new("a@example.com", SubscriberChannel::Email);
+    let Subscribed::New(a) = store.subscribe(&mail, 1_000, 600_000).await.unwrap() else { panic!("new") };
+    assert_eq!(a.confirmed_ms, None);
+    // Asked again within 10 minutes: no second mail; after: another.
+    assert!(matches!(store.subscribe(&mail, 2_000, 600_000).await.unwrap(), Subscribed::Unconfirmed(_, false)));
+    assert!(matches!(store.subscribe(&mail, 700_000, 600_000).await.unwrap(), Subscribed::Unconfirmed(_, true)));
+    let log = store.delivery_log(10, false).await.unwrap();
+    assert_eq!(log.len(), 2, "two confirmation mails queued: {log:?}");
+    assert!(log.iter().all(|d| d.event.is_none() && d.target == a.target()));
+    assert!(store.confirmed_subscribers().await.unwrap().is_empty());
+    assert_eq!(store.confirm_subscriber("nope", 3_000).await.unwrap(), None);
+    let confirmed = store.confirm_subscriber(&mail.token, 800_000).await.unwrap().unwrap();
+    assert_eq!(confirmed.confirmed_ms, Some(800_000));
+    assert!(matches!(store.subscribe(&mail, 900_000, 600_000).await.unwrap(), Subscribed::Confirmed(_)));
+    // A webhook needs no confirmation.
+    let hook = new("https://example.com/hook", SubscriberChannel::Webhook);
+    let Subscribed::New(h) = store.subscribe(&hook, 1_000, 600_000).await.unwrap() else { panic!("new") };
+    assert!(h.confirmed_ms.is_some());
+    assert_eq!(store.confirmed_subscribers().await.unwrap().len(), 2);
+    let (listed, total) = b.open().await.subscribers(1).await.unwrap();
+    assert_eq!((listed.len(), total), (1, 2));
+    // Unsubscribing removes it and what it had not been sent.
+    assert_eq!(store.unsubscribe(&mail.token).await.unwrap().map(|s| s.address), Some("a@example.com".into()));
+    assert_eq!(store.unsubscribe(&mail.token).await.unwrap(), None);
+    assert_eq!(store.delivery_counts().await.unwrap().pending, 0);
+    assert!(store.remove_subscriber(h.id).await.unwrap());
+    assert!(!store.remove_subscriber(h.id).await.unwrap());
+    assert_eq!(store.subscribers(10).await.unwrap().1, 0);
+}
+
+async fn outbox_claims_are_exclusive_across_handles_and_retries_wait(b: Backend) {
+    use outbox::Outcome;
+    let store = b.open().await;
+    let event = crate::server::notify::event::NewEvent::Component {
+        kind: crate::server::notify::event::EventKind::ComponentChanged,
+        component: "api".into(),
+        old: Level::Operational,
+        new: Level::MajorOutage,
+        target: None,
+    };
+    let id = store.add_event(&event, 1_000).await.unwrap();
+    let deliveries: Vec<_> =
+        (0..200).map(|i| outbox::NewDelivery { target: format!("notify:{i}"), subscriber_id: None, component: None }).collect();
+    store.expand_event(id, &deliveries, 1_000).await.unwrap();
+    // Two instances claim at once until nothing is left: every delivery once.
+    let claim_all = |name: &'static str, s: Arc<dyn Store>| {
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = s.claim_deliveries(name, 2_000, 60_000, 7).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|c| (c.id, c.attempts)));
+            }
+        })
+    };
+    let (a, b2) = (claim_all("a", b.open().await), claim_all("b", b.open().await));
+    let (a, b2) = (a.await.unwrap(), b2.await.unwrap());
+    let mut all: Vec<i64> = a.iter().chain(&b2).map(|(id, _)| *id).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 200);
+    assert_eq!(a.len() + b2.len(), 200, "no delivery claimed twice");
+    assert!(a.iter().chain(&b2).all(|(_, attempts)| *attempts == 1));
+    // Only the holder finishes a claim.
+    let (first, _) = a.first().or(b2.first()).copied().unwrap();
+    let holder = if a.iter().any(|(i, _)| *i == first) { "a" } else { "b" };
+    let stranger = if holder == "a" { "b" } else { "a" };
+    store.finish_deliveries(stranger, &[(first, Outcome::Sent)], 3_000).await.unwrap();
+    assert_eq!(store.delivery_counts().await.unwrap().sent, 0);
+    let retry = Outcome::Retry { next_ms: 20_000, error: "503 from the receiver".into() };
+    store.finish_deliveries(holder, &[(first, retry)], 3_000).await.unwrap();
+    // Not due before its time, nor the others before their lease ends.
+    assert!(store.claim_deliveries("c", 19_999, 60_000, 500).await.unwrap().is_empty());
+    let again = store.claim_deliveries("c", 20_000, 60_000, 500).await.unwrap();
+    assert_eq!(again.iter().map(|c| (c.id, c.attempts)).collect::<Vec<_>>(), [(first, 2)]);
+    let log = store.delivery_log(500, true).await.unwrap();
+    assert_eq!(log.iter().map(|d| d.last_error.as_deref()).collect::<Vec<_>>(), [Some("503 from the receiver")]);
+    store.finish_deliveries("c", &[(first, Outcome::Failed { error: "gave up".into() })], 21_000).await.unwrap();
+    // A restarted single instance releases its old claims: the rest are due at once.
+    assert_eq!(store.release_claims().await.unwrap(), 199);
+    assert_eq!(store.claim_deliveries("d", 21_000, 60_000, 500).await.unwrap().len(), 199);
+    assert_eq!(store.delivery_counts().await.unwrap(), outbox::DeliveryCounts { sent: 0, failed: 1, pending: 199 });
+    assert_eq!(store.prune_outbox(1_000_000).await.unwrap(), 1, "the failed delivery, past its keeping");
 }

@@ -161,6 +161,8 @@ pub trait Outbox: Send + Sync {
     async fn claim_deliveries(&self, instance: &str, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<Claim>, StoreError>;
     /// Records how attempts ended; only the instance holding a claim can finish it.
     async fn finish_deliveries(&self, instance: &str, outcomes: &[(i64, Outcome)], now_ms: i64) -> Result<(), StoreError>;
+    /// Releases every claim (a single instance at start: the claims are its previous run's).
+    async fn release_claims(&self) -> Result<u64, StoreError>;
     async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError>;
     /// Newest first; `failed_only`: only those given up and those being retried.
     async fn delivery_log(&self, limit: i64, failed_only: bool) -> Result<Vec<LoggedDelivery>, StoreError>;
@@ -548,6 +550,14 @@ macro_rules! outbox_methods {
                     .map_err(doing)?;
                 }
                 tx.commit().await.map_err(doing)
+            }
+
+            async fn release_claims(&self) -> Result<u64, $crate::server::store::StoreError> {
+                Ok(sqlx::query("UPDATE deliveries SET lease_ms = NULL, claimed_by = NULL WHERE state = 'pending' AND claimed_by IS NOT NULL")
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::server::store::StoreError::doing("releasing claims"))?
+                    .rows_affected())
             }
 
             async fn delivery_counts(

@@ -11,6 +11,8 @@
 //! of this code.
 
 pub mod actions;
+#[cfg(feature = "ssr")]
+pub mod notifications;
 
 use super::cards::{IncidentCard, MaintenanceCard};
 use super::live::LiveStatus;
@@ -67,6 +69,9 @@ pub enum AdminView {
 pub struct Dashboard {
     pub csrf: String,
     pub notice: Notice,
+    /// Subscribers and the delivery log (drawn on the server only).
+    #[cfg(feature = "ssr")]
+    pub notifications: notifications::Panel,
 }
 
 #[component]
@@ -78,7 +83,19 @@ pub fn AdminPage(view: AdminView) -> impl IntoView {
             </p>
         }),
         AdminView::Login(notice) => EitherOf3::B(view! { <LoginForm notice/> }),
-        AdminView::Dashboard(d) => EitherOf3::C(view! { <AdminDashboard csrf=d.csrf notice=d.notice/> }),
+        AdminView::Dashboard(d) => {
+            #[cfg(feature = "ssr")]
+            let panel = {
+                let (panel, csrf) = (d.notifications, d.csrf.clone());
+                view! { <notifications::NotificationsPanel panel csrf/> }
+            };
+            #[cfg(not(feature = "ssr"))]
+            let panel = ();
+            EitherOf3::C(view! {
+                <AdminDashboard csrf=d.csrf notice=d.notice/>
+                {panel}
+            })
+        }
     };
     view! {
         <h1>"Operators"</h1>

@@ -62,6 +62,7 @@ pub fn done_text(code: &str) -> Option<&'static str> {
         "updated" => "Update posted.",
         "scheduled" => "Maintenance scheduled.",
         "cancelled" => "Maintenance window cancelled.",
+        "unsubscribed" => "Subscriber removed.",
         "loggedout" => "Logged out.",
         "loggedin" => "Logged in.",
         _ => return None,
@@ -75,7 +76,66 @@ pub async fn admin_view(state: &AppState, headers: &HeaderMap, notice: Notice) -
     }
     match session_of(state, headers).await {
         None => AdminView::Login(notice),
-        Some((_, s)) => AdminView::Dashboard(Dashboard { csrf: s.csrf, notice }),
+        Some((_, s)) => AdminView::Dashboard(Dashboard { csrf: s.csrf, notice, notifications: notifications_panel(state).await }),
+    }
+}
+
+/// Subscribers (the newest 200) and the delivery log (the newest 100).
+async fn notifications_panel(state: &AppState) -> crate::ui::admin::notifications::Panel {
+    use crate::ui::admin::notifications::{DeliveryRow, Panel, SubscriberRow};
+    let store = state.engine.store();
+    let read = async {
+        let (subscribers, total) = store.subscribers(200).await?;
+        let log = store.delivery_log(100, false).await?;
+        let counts = store.delivery_counts().await?;
+        Ok::<_, crate::server::store::StoreError>((subscribers, total, log, counts))
+    };
+    let (subscribers, total, log, counts) = match read.await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("admin: reading the notifications: {e}");
+            return Panel { failed_to_read: true, ..Panel::default() };
+        }
+    };
+    let snapshot = state.hub.current().snapshot.clone();
+    let names = |ids: &[String]| crate::model::component_names(&snapshot.components, ids);
+    let addresses: std::collections::HashMap<String, String> =
+        subscribers.iter().map(|s| (s.target(), s.address.clone())).collect();
+    Panel {
+        subscribers: subscribers
+            .iter()
+            .map(|s| SubscriberRow {
+                id: s.id,
+                channel: s.channel.as_str(),
+                address: s.address.clone(),
+                components: names(&s.components),
+                confirmed: s.confirmed_ms.is_some(),
+                created_ms: s.created_ms,
+            })
+            .collect(),
+        subscriber_total: total,
+        deliveries: log
+            .into_iter()
+            .map(|d| DeliveryRow {
+                id: d.id,
+                event: d.event.map_or("confirmation".to_string(), |k| k.as_str().to_string()),
+                target: d
+                    .target
+                    .strip_prefix("notify:")
+                    .map(|name| format!("[[notify]] {name}"))
+                    .or_else(|| addresses.get(&d.target).cloned())
+                    .unwrap_or(d.target),
+                state: d.state,
+                attempts: d.attempts,
+                error: d.last_error,
+                created_ms: d.created_ms,
+                next_ms: d.next_ms,
+            })
+            .collect(),
+        sent: counts.sent,
+        failed: counts.failed,
+        pending: counts.pending,
+        failed_to_read: false,
     }
 }
 
@@ -384,6 +444,14 @@ pub mod actions {
         Ok(Done::said("cancelled"))
     }
 
+    /// Removes a viewer's subscription (and its deliveries not sent yet).
+    pub async fn remove_subscriber(state: &AppState, id: &str) -> Result<Done, Refused> {
+        match state.engine.store().remove_subscriber(parse_id(id)?).await.map_err(ActionError::Store)? {
+            true => Ok(Done::said("unsubscribed")),
+            false => Err(ActionError::NotFound(format!("no subscriber {}", id.trim())).into()),
+        }
+    }
+
     /// An id field, or the refusal naming it.
     fn parse_id(v: &str) -> Result<i64, Refused> {
         v.trim().parse().map_err(|_| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, format!("id: {v:?} is not an id")))
@@ -488,6 +556,7 @@ pub async fn action(State(state): State<AppState>, req: Request) -> Response {
             ("maintenance".to_string(), actions::schedule_maintenance(&state, input).await)
         }
         "/admin/maintenance/cancel" => ("cancel".to_string(), actions::cancel_maintenance(&state, &f.one("id")).await),
+        "/admin/subscribers/remove" => ("subscriber".to_string(), actions::remove_subscriber(&state, &f.one("id")).await),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     match result {

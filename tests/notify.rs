@@ -1,0 +1,417 @@
+//! Notifications against real peers: a real SMTP server (`tools/smtp_sink.py`, aiosmtpd) and
+//! a real HTTP receiver (axum, in this process), with the real `statuscast` binary.
+
+mod common;
+
+use common::{eventually, post_json, Server};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// A local SMTP server that keeps each message as `<n>.eml`.
+struct SmtpSink {
+    _child: tokio::process::Child,
+    port: u16,
+    dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    async fn start() -> SmtpSink {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/smtp_sink.py");
+        let mut child = tokio::process::Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 with aiosmtpd (Debian: python3-aiosmtpd; make test installs it)");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
+        let port = line.strip_prefix("ready ").unwrap_or_else(|| panic!("smtp_sink said {line:?}")).trim().parse().unwrap();
+        SmtpSink { _child: child, port, dir, _tmp: tmp }
+    }
+
+    /// The messages received so far, in order, parsed.
+    fn mails(&self) -> Vec<Vec<u8>> {
+        (1..).map(|n| self.dir.join(format!("{n}.eml"))).map_while(|p| std::fs::read(p).ok()).collect()
+    }
+
+    async fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
+        assert!(
+            eventually(Duration::from_secs(20), || async { self.mails().len() >= n }).await,
+            "{n} mails arrived (got {})",
+            self.mails().len()
+        );
+        self.mails()
+    }
+}
+
+/// One request a receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// A real HTTP receiver for webhooks: keeps each request, answers with `status`.
+#[derive(Clone)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    status: Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl Receiver {
+    fn new() -> Receiver {
+        Receiver { got: Arc::default(), status: Arc::new(std::sync::atomic::AtomicU16::new(200)) }
+    }
+
+    /// Serves on `listener` until the task is dropped.
+    fn serve(&self, listener: std::net::TcpListener) -> tokio::task::JoinHandle<()> {
+        listener.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let me = self.clone();
+        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let me = me.clone();
+            async move {
+                let headers = req
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                    .collect();
+                let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap().to_vec();
+                me.got.lock().unwrap().push(Received { headers, body });
+                axum::http::StatusCode::from_u16(me.status.load(std::sync::atomic::Ordering::SeqCst)).unwrap()
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() })
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+/// A port nobody listens on now (bound, then let go).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn write_config(dir: &Path, text: &str) -> String {
+    let path = dir.join("statuscast.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// A component checked by connecting to `addr` every 200 ms (down when nothing listens).
+fn tcp_component(id: &str, addr: &str) -> String {
+    format!(
+        r#"
+[[component]]
+id = "{id}"
+name = "The {id}"
+
+[[component.check]]
+kind = "tcp"
+address = "{addr}"
+interval = "200ms"
+timeout = "150ms"
+"#
+    )
+}
+
+fn text_of(mail: &[u8]) -> (mailparse::ParsedMail<'_>, String, String) {
+    let parsed = mailparse::parse_mail(mail).unwrap();
+    let part = |mime: &str| {
+        parsed
+            .subparts
+            .iter()
+            .chain(std::iter::once(&parsed))
+            .find(|p| p.ctype.mimetype == mime)
+            .map(|p| p.get_body().unwrap())
+            .unwrap_or_default()
+    };
+    let (text, html) = (part("text/plain"), part("text/html"));
+    (parsed, text, html)
+}
+
+fn header<'a>(mail: &'a mailparse::ParsedMail<'_>, name: &str) -> Option<String> {
+    use mailparse::MailHeaderMap;
+    mail.headers.get_first_value(name)
+}
+
+/// The first `http://...` link in `text` that contains `needle`.
+fn link(text: &str, needle: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+        .find(|w| w.starts_with("http") && w.contains(needle))
+        .unwrap_or_else(|| panic!("a link with {needle} in {text}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_viewer_subscribes_by_email_confirms_hears_of_an_incident_and_unsubscribes_in_one_click() {
+    let smtp = SmtpSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[page]
+name = "Acme <Status>"
+url = "http://127.0.0.1:{port}"
+
+[subscriptions]
+email = true
+smtp = {{ host = "127.0.0.1", port = {}, tls = "none", from = "Acme Status <status@acme.test>" }}
+{}"#,
+            smtp.port,
+            tcp_component("api", "127.0.0.1:9")
+        ),
+    );
+    let server = Server::start_in(dir.path(), &format!("127.0.0.1:{port}"), Some(common::TOKEN), &["--config", &config]).await;
+    let client = reqwest::Client::new();
+
+    // The form is on the status page, and works without JavaScript (a plain post).
+    let page = client.get(server.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"action="/subscribe""#), "the form is on the page");
+    let bad = client.post(server.url("/subscribe")).form(&[("channel", "email"), ("address", "not-an-address")]).send().await.unwrap();
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("is not an email address"));
+    let res = client
+        .post(server.url("/subscribe"))
+        .form(&[("channel", "email"), ("address", "viewer@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Check your inbox"));
+
+    // The confirmation mail: text and HTML, the confirmation link, List-Unsubscribe.
+    let mails = smtp.wait_for(1).await;
+    let (mail, text, html) = text_of(&mails[0]);
+    assert_eq!(header(&mail, "To").as_deref(), Some("viewer@example.com"));
+    assert!(header(&mail, "Subject").unwrap().contains("Acme <Status>"));
+    assert!(html.contains("Acme &lt;Status&gt;") && !html.contains("Acme <Status>"), "escaped in HTML: {html}");
+    let confirm = link(&text, "/subscribe/confirm?token=");
+    assert!(header(&mail, "List-Unsubscribe").unwrap().contains("/unsubscribe?token="));
+    assert_eq!(header(&mail, "List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+
+    // Not confirmed yet: an incident reaches nobody.
+    let (code, _) = post_json(
+        &server,
+        "/api/v1/incidents",
+        serde_json::json!({"title": "early", "impact": "minor", "status": "investigating", "message": "x"}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(smtp.mails().len(), 1, "nothing for an unconfirmed subscriber");
+
+    // Following the link confirms.
+    let res = client.get(&confirm).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Subscription confirmed"));
+
+    // An incident: the mail tells it, with every typed field escaped, and how to leave.
+    let (code, incident) = post_json(
+        &server,
+        "/api/v1/incidents",
+        serde_json::json!({
+            "title": "Database <script>alert(1)</script>",
+            "impact": "major",
+            "components": ["api"],
+            "status": "investigating",
+            "message": "Reads are slow & <b>writes</b> fail"
+        }),
+    )
+    .await;
+    assert_eq!(code, 201, "{incident}");
+    let mails = smtp.wait_for(2).await;
+    let (mail, text, html) = text_of(&mails[1]);
+    assert!(header(&mail, "Subject").unwrap().contains("Database <script>alert(1)</script>"));
+    assert!(text.contains("Reads are slow & <b>writes</b> fail"), "{text}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>"), "{html}");
+    assert!(html.contains("&lt;b&gt;writes&lt;/b&gt;"), "{html}");
+    let unsubscribe = header(&mail, "List-Unsubscribe").unwrap();
+    let unsubscribe = unsubscribe.trim().trim_start_matches('<').trim_end_matches('>').to_string();
+    assert!(text.contains(&unsubscribe), "the unsubscribe link is in the mail too");
+
+    // One click (RFC 8058: the mail client posts), and no more mail.
+    let res = client.post(&unsubscribe).body("List-Unsubscribe=One-Click").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let id = incident["id"].as_i64().unwrap();
+    let (code, _) = post_json(
+        &server,
+        &format!("/api/v1/incidents/{id}/updates"),
+        serde_json::json!({"status": "resolved", "message": "fixed"}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(smtp.mails().len(), 2, "nothing after unsubscribing");
+    assert_eq!(client.get(&unsubscribe).send().await.unwrap().status(), 404, "the link is spent");
+}
+
+/// Verifies `X-Statuscast-Signature: sha256=<hex>` over `body` with `secret`.
+fn signed(secret: &str, body: &[u8], header: &str) -> bool {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    header == format!("sha256={hex}")
+}
+
+#[tokio::test]
+async fn a_webhook_down_for_a_while_gets_the_alert_once_when_back_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook_port = free_port();
+    let service = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let service_addr = service.local_addr().unwrap().to_string();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[[notify]]
+name = "ops"
+kind = "webhook"
+url = "http://127.0.0.1:{hook_port}/hook"
+secret = "s3cret-for-hmac"
+min_level = "major_outage"
+{}"#,
+            tcp_component("api", &service_addr)
+        ),
+    );
+    let server = Server::start(&["--config", &config]).await;
+    assert!(eventually(Duration::from_secs(10), || async { server.version().await > 0 }).await);
+    // The service goes down: an alert, but nobody listens at the webhook's address.
+    drop(service);
+    let metrics = || async { reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap() };
+    assert!(
+        eventually(Duration::from_secs(15), || async { metrics().await.contains("statuscast_notify_attempts_total{result=\"error\"} 1") })
+            .await,
+        "the first attempt failed"
+    );
+    assert!(metrics().await.contains("statuscast_notify_deliveries{state=\"pending\"} 1"), "{}", metrics().await);
+    // Back: the retry (15 s after the first attempt) arrives, once.
+    let receiver = Receiver::new();
+    let _serving = receiver.serve(std::net::TcpListener::bind(("127.0.0.1", hook_port)).unwrap());
+    assert!(eventually(Duration::from_secs(30), || async { !receiver.got().is_empty() }).await, "retried");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 1, "once");
+    let r = &got[0];
+    assert!(signed("s3cret-for-hmac", &r.body, &r.headers["x-statuscast-signature"]), "the HMAC verifies");
+    assert!(r.headers["idempotency-key"].starts_with("statuscast-"));
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["meta"]["event"], "component.changed");
+    assert_eq!(body["component_update"]["old_status"], "operational");
+    assert_eq!(body["component_update"]["new_status"], "major_outage");
+    assert_eq!(body["component"]["name"], "The api");
+    assert!(body["page"]["status_indicator"].is_string());
+    assert!(eventually(Duration::from_secs(5), || async { metrics().await.contains("statuscast_notify_deliveries{state=\"sent\"} 1") }).await);
+}
+
+#[tokio::test]
+async fn deliveries_pending_at_a_kill_9_are_sent_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook_port = free_port();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[[notify]]
+name = "chat"
+kind = "slack"
+url = "http://127.0.0.1:{hook_port}/slack"
+
+[[notify]]
+name = "phone"
+kind = "ntfy"
+url = "http://127.0.0.1:{hook_port}/alerts"
+{}"#,
+            tcp_component("api", "127.0.0.1:9")
+        ),
+    );
+    let mut server = Server::start_in(dir.path(), "127.0.0.1:0", Some(common::TOKEN), &["--config", &config]).await;
+    let (code, _) = post_json(
+        &server,
+        "/api/v1/incidents",
+        serde_json::json!({"title": "Payments <down>", "impact": "critical", "status": "investigating", "message": "on it"}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let metrics = || async { reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap() };
+    assert!(
+        eventually(Duration::from_secs(15), || async { metrics().await.contains("statuscast_notify_attempts_total{result=\"error\"} 4") })
+            .await,
+        "both alerts (api down; the incident) failed once at both entries: {}",
+        metrics().await
+    );
+    // kill -9, the receiver comes up, and a new process on the same data sends them.
+    server.kill9().await;
+    let receiver = Receiver::new();
+    let _serving = receiver.serve(std::net::TcpListener::bind(("127.0.0.1", hook_port)).unwrap());
+    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(common::TOKEN), &["--config", &config]).await;
+    assert!(eventually(Duration::from_secs(30), || async { receiver.got().len() >= 4 }).await, "sent after the restart");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 4, "each once: {got:?}");
+    let slack: Vec<serde_json::Value> =
+        got.iter().filter(|r| r.headers["content-type"].starts_with("application/json")).map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+    assert_eq!(slack.len(), 2);
+    assert!(slack.iter().any(|s| s["text"].as_str().unwrap().contains("Payments &lt;down&gt;")), "Slack's escaping: {slack:?}");
+    let ntfy: Vec<&Received> = got.iter().filter(|r| r.headers["content-type"].starts_with("text/plain")).collect();
+    assert_eq!(ntfy.len(), 2);
+    assert!(ntfy.iter().any(|r| r.headers.get("priority").map(String::as_str) == Some("5")), "critical: {ntfy:?}");
+    drop(server);
+}
+
+#[tokio::test]
+async fn webhook_subscriptions_to_private_addresses_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/status", hook.local_addr().unwrap());
+    let config = write_config(
+        dir.path(),
+        &format!("[subscriptions]\nwebhook = true\n{}", tcp_component("api", "127.0.0.1:9")),
+    );
+    let strict = Server::start(&["--config", &config]).await;
+    let api = |server: &Server, address: &str| {
+        let url = server.url("/api/v1/subscriptions");
+        let body = serde_json::json!({"channel": "webhook", "address": address});
+        async move { reqwest::Client::new().post(url).json(&body).send().await.unwrap() }
+    };
+    for private in [hook_url.as_str(), "http://localhost/x", "http://10.1.2.3/x", "http://169.254.169.254/latest", "http://[::1]/x"] {
+        let res = api(&strict, private).await;
+        assert_eq!(res.status(), 422, "{private}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["field"], "address", "{body}");
+    }
+    let res = api(&strict, "ftp://example.com/x").await;
+    assert_eq!(res.status(), 422);
+
+    let open = Server::start(&["--config", &config, "--allow-private-webhooks"]).await;
+    let res = api(&open, &hook_url).await;
+    assert_eq!(res.status(), 202);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], "subscribed");
+    let receiver = Receiver::new();
+    let _serving = receiver.serve(hook);
+    let (code, _) = post_json(
+        &open,
+        "/api/v1/incidents",
+        serde_json::json!({"title": "Slow", "impact": "minor", "status": "investigating", "message": "looking"}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    assert!(eventually(Duration::from_secs(10), || async { receiver.got().len() == 1 }).await);
+    let body: serde_json::Value = serde_json::from_slice(&receiver.got()[0].body).unwrap();
+    assert_eq!(body["meta"]["event"], "incident.opened");
+    assert_eq!(body["incident"]["name"], "Slow");
+    assert_eq!(body["incident"]["incident_updates"][0]["body"], "looking");
+}
