@@ -5,3 +5,4 @@ pub mod address;
 pub mod config;
 pub mod deliver;
 pub mod event;
+pub mod payload;
