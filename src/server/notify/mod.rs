@@ -5,4 +5,5 @@ pub mod address;
 pub mod config;
 pub mod deliver;
 pub mod event;
+pub mod mail;
 pub mod payload;
