@@ -7,3 +7,4 @@ pub mod deliver;
 pub mod event;
 pub mod mail;
 pub mod payload;
+pub mod smtp;
