@@ -62,7 +62,10 @@ pub struct Poster {
 }
 
 impl Poster {
-    /// `timeout`: for the whole request, connecting to reading the answer (10 s in service).
+    /// The time a post may take in service.
+    pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// `timeout`: for the whole request, connecting to reading the answer ([`Self::TIMEOUT`]).
     pub fn new(timeout: Duration) -> Result<Poster, SendError> {
         let builder = || {
             reqwest::Client::builder()
