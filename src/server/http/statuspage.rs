@@ -39,18 +39,23 @@ fn page(p: &Page, fallback_url: &str, snapshot: &Snapshot) -> Value {
 
 /// The overall indicator and its words, as Statuspage says them.
 pub fn status(snapshot: &Snapshot) -> Value {
-    let (indicator, description) = match snapshot.level {
+    let open_incident = snapshot.incidents.iter().any(|i| i.status != IncidentStatus::Resolved);
+    let (indicator, description) = indicator(snapshot.level, open_incident);
+    json!({ "indicator": indicator, "description": description })
+}
+
+/// Statuspage's overall indicator (`none`, `minor`, `major`, `critical`, `maintenance`) and
+/// its words for an overall level, with or without an unresolved incident.
+pub(crate) fn indicator(level: Level, open_incident: bool) -> (&'static str, &'static str) {
+    match level {
+        // An incident open while every component is operational: Statuspage's "minor".
+        Level::Operational if open_incident => ("minor", "Minor Service Outage"),
         Level::Operational => ("none", "All Systems Operational"),
         Level::DegradedPerformance => ("minor", "Partially Degraded Service"),
         Level::PartialOutage => ("major", "Partial System Outage"),
         Level::MajorOutage => ("critical", "Major System Outage"),
         Level::UnderMaintenance => ("maintenance", "Service Under Maintenance"),
-    };
-    // An incident open while every component is operational: Statuspage's "minor".
-    let open_incident = snapshot.incidents.iter().any(|i| i.status != IncidentStatus::Resolved);
-    let (indicator, description) =
-        if indicator == "none" && open_incident { ("minor", "Minor Service Outage") } else { (indicator, description) };
-    json!({ "indicator": indicator, "description": description })
+    }
 }
 
 fn group_id(name: &str) -> String {
@@ -122,7 +127,13 @@ fn without_position(mut v: Value) -> Value {
     v
 }
 
-fn shortlink(base: &str, incident_id: i64) -> String {
+/// The id of `i.updates[n]` (newest first; numbered oldest first, from 1).
+pub(crate) fn update_id(i: &Incident, n: usize) -> String {
+    format!("{}-{}", i.id, i.updates.len() - n)
+}
+
+/// Where an incident is shown (the history lists it resolved or not).
+pub(crate) fn shortlink(base: &str, incident_id: i64) -> String {
     format!("{base}/history#incident-{incident_id}")
 }
 
@@ -136,7 +147,7 @@ pub fn incident(snapshot: &Snapshot, base: &str, i: &Incident) -> Value {
         .enumerate()
         .map(|(n, u)| {
             json!({
-                "id": format!("{}-{}", i.id, i.updates.len() - n),
+                "id": update_id(i, n),
                 "status": u.status.as_str(),
                 "body": u.message,
                 "incident_id": i.id.to_string(),

@@ -139,4 +139,30 @@ impl Notice {
             (None, None) => self.page.description.clone(),
         }
     }
+
+    /// The incident's status as this event announces it.
+    pub fn incident_status(&self) -> Option<IncidentStatus> {
+        let i = self.incident.as_ref()?;
+        Some(self.update.as_ref().map_or(i.status, |u| u.status))
+    }
+
+    /// How bad what this notice tells is: a component's new level, an open incident's
+    /// impact as a level (operational once resolved), else the page's level.
+    pub fn level(&self) -> Level {
+        match (&self.component, &self.incident) {
+            (Some(c), _) => c.new,
+            (None, Some(_)) if self.incident_status() == Some(IncidentStatus::Resolved) => Level::Operational,
+            (None, Some(i)) => i.impact.level(),
+            (None, None) => self.page.level,
+        }
+    }
+
+    /// Whether this tells that something is fine again: a component back to operational,
+    /// an incident resolved.
+    pub fn is_recovery(&self) -> bool {
+        match &self.component {
+            Some(c) => self.kind == EventKind::ComponentChanged && c.new == Level::Operational && c.old != c.new,
+            None => self.kind == EventKind::IncidentResolved,
+        }
+    }
 }

@@ -1,0 +1,253 @@
+//! Sending [`Mail`] through an SMTP server (lettre, rustls with ring): one pooled transport
+//! per configured server.
+
+use super::config::{Smtp, SmtpTls};
+use super::deliver::SendError;
+use super::mail::Mail;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::time::Duration;
+
+/// Sends mail through one SMTP server.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").field("from", &self.from.to_string()).finish_non_exhaustive()
+    }
+}
+
+/// `List-Unsubscribe: <url>` (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.trim().trim_start_matches('<').trim_end_matches('>').to_string()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058: one POST unsubscribes).
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_string())
+    }
+}
+
+impl Mailer {
+    /// A mailer for `smtp`: STARTTLS required (`starttls`), TLS from the start (`implicit`)
+    /// or none; 10 s timeout; up to 8 pooled connections. Connects only when sending.
+    pub fn new(smtp: &Smtp) -> Result<Mailer, SendError> {
+        let invalid = |e: lettre::transport::smtp::Error| SendError::Invalid(format!("SMTP server {}: {e}", smtp.host));
+        let builder = match smtp.tls {
+            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host).map_err(invalid)?,
+            SmtpTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host).map_err(invalid)?,
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+        };
+        let mut builder = builder
+            .port(smtp.port)
+            .timeout(Some(Duration::from_secs(10)))
+            .pool_config(PoolConfig::new().max_size(8).idle_timeout(Duration::from_secs(60)));
+        if let Some((user, password)) = &smtp.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        let from = smtp.from.parse::<Mailbox>().map_err(|e| SendError::Invalid(format!("from {:?}: {e}", smtp.from)))?;
+        Ok(Mailer { transport: builder.build(), from })
+    }
+
+    /// Sends `mail` to `to` with `Message-ID: <{message_id}@statuscast>` (the same for every
+    /// try of one delivery) and, with `list_unsubscribe`, the one-click unsubscribe headers.
+    pub async fn send(&self, to: &str, mail: &Mail, list_unsubscribe: Option<&str>, message_id: &str) -> Result<(), SendError> {
+        let message = self.message(to, mail, list_unsubscribe, message_id)?;
+        self.transport.send(message).await.map(|_| ()).map_err(smtp_error)
+    }
+
+    fn message(&self, to: &str, mail: &Mail, list_unsubscribe: Option<&str>, message_id: &str) -> Result<Message, SendError> {
+        let to = to.parse::<Mailbox>().map_err(|e| SendError::Invalid(format!("to {to:?}: {e}")))?;
+        if message_id.is_empty() || !message_id.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+            return Err(SendError::Invalid(format!("message id {message_id:?}: use letters, digits, '-', '.', '_'")));
+        }
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(super::deliver::one_line(&mail.subject))
+            .message_id(Some(format!("<{message_id}@statuscast>")));
+        if let Some(url) = list_unsubscribe {
+            if !url.chars().all(|c| c.is_ascii_graphic()) || url.contains(['<', '>']) {
+                return Err(SendError::Invalid(format!("unsubscribe address {url:?}")));
+            }
+            builder = builder.header(ListUnsubscribe(url.to_string())).header(ListUnsubscribePost);
+        }
+        let body = MultiPart::alternative()
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.text.clone()))
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.html.clone()));
+        builder.multipart(body).map_err(|e| SendError::Invalid(format!("message: {e}")))
+    }
+}
+
+fn smtp_error(e: lettre::transport::smtp::Error) -> SendError {
+    let code = e.status().map(u16::from);
+    let message = super::deliver::one_line(&e.to_string());
+    match code {
+        Some(code) if e.is_transient() => SendError::SmtpTransient { code, message },
+        Some(code) if e.is_permanent() => SendError::SmtpPermanent { code, message },
+        _ if e.is_timeout() => SendError::Timeout,
+        _ if e.is_client() => SendError::Invalid(message),
+        // Connection, TLS, a broken answer: another try may reach a working server.
+        _ => SendError::Connect(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Level;
+    use crate::server::notify::event::EventKind;
+    use crate::server::notify::payload::tests::{component_notice, incident_notice};
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    /// `tools/smtp_sink.py` running, writing into `dir`; its port.
+    async fn sink(dir: &std::path::Path, fail_first: u32) -> (tokio::process::Child, u16) {
+        let python = if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+        let mut child = tokio::process::Command::new(python)
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/smtp_sink.py"))
+            .arg("--dir")
+            .arg(dir)
+            .args(["--port", "0", "--fail-first", &fail_first.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 runs");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().expect("ready line");
+        let port = line.strip_prefix("ready ").expect("ready <port>").parse().unwrap();
+        (child, port)
+    }
+
+    fn config(port: u16) -> Smtp {
+        Smtp {
+            host: "127.0.0.1".into(),
+            port,
+            tls: SmtpTls::None,
+            credentials: None,
+            from: "Acme Status <status@example.com>".into(),
+        }
+    }
+
+    /// `<n>.eml` with its folded header lines unfolded.
+    fn read_eml(dir: &std::path::Path, n: u32) -> String {
+        let raw = std::fs::read_to_string(dir.join(format!("{n}.eml"))).unwrap();
+        raw.replace("\r\n", "\n").replace("\n ", " ").replace("\n\t", " ")
+    }
+
+    #[tokio::test]
+    async fn sends_to_a_real_smtp_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut child, port) = sink(dir.path(), 0).await;
+        let mailer = Mailer::new(&config(port)).unwrap();
+        let mail = super::super::mail::notice(&incident_notice(EventKind::IncidentOpened), Some("https://s.example.com/u?t=1"));
+        mailer.send("someone@example.org", &mail, Some("https://s.example.com/u?t=1"), "ev42.sub7").await.unwrap();
+
+        let eml = read_eml(dir.path(), 1);
+        let (head, body) = eml.split_once("\n\n").unwrap();
+        assert!(head.contains("\nMessage-ID: <ev42.sub7@statuscast>\n"), "{head}");
+        assert!(head.contains("\nList-Unsubscribe: <https://s.example.com/u?t=1>\n"), "{head}");
+        assert!(head.contains("\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n"), "{head}");
+        assert!(head.contains("\nTo: someone@example.org\n"), "{head}");
+        assert!(head.contains("From: \"Acme Status\" <status@example.com>\n"), "{head}");
+        // The incident title's "\r\nBcc: …" stays in the subject, on its line.
+        assert!(head.contains("\nSubject: "), "{head}");
+        assert!(!head.contains("\nBcc:"), "no header injected: {head}");
+        assert!(head.contains("Content-Type: multipart/alternative"), "{head}");
+        let plain = body.find("Content-Type: text/plain").expect("a text part");
+        let html = body.find("Content-Type: text/html").expect("an HTML part");
+        assert!(plain < html, "text first, then HTML");
+        let env: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("1.json")).unwrap()).unwrap();
+        assert_eq!(env["rcpt_tos"], serde_json::json!(["someone@example.org"]));
+        assert_eq!(env["mail_from"], "status@example.com");
+
+        // Parsed by Python's email package: both parts come back as rendered.
+        let out = std::process::Command::new("/usr/bin/python3")
+            .args(["-c", "import sys,email,email.policy;m=email.message_from_binary_file(open(sys.argv[1],'rb'),policy=email.policy.default);print(m['Subject']);print('=====');print(m.get_body(('plain',)).get_content());print('=====');print(m.get_body(('html',)).get_content())"])
+            .arg(dir.path().join("1.eml"))
+            .output()
+            .unwrap();
+        let parsed = String::from_utf8(out.stdout).unwrap();
+        let parts: Vec<&str> = parsed.split("=====\n").collect();
+        assert_eq!(parts.len(), 3, "{parsed} {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(parts[0].trim_end(), mail.subject);
+        assert_eq!(parts[1].trim_end(), mail.text.trim_end());
+        // (Mail has CRLF line ends: a bare one in the HTML comes back as the others do.)
+        assert_eq!(parts[2].trim_end(), mail.html.replace("\r\n", "\n").trim_end());
+
+        // Without unsubscribe headers.
+        let m2 = super::super::mail::notice(
+            &component_notice(EventKind::ComponentChanged, Level::Operational, Level::MajorOutage),
+            None,
+        );
+        mailer.send("other@example.org", &m2, None, "ev43.op").await.unwrap();
+        let eml = read_eml(dir.path(), 2);
+        assert!(!eml.contains("List-Unsubscribe"), "{eml}");
+        assert!(eml.contains("Message-ID: <ev43.op@statuscast>"));
+
+        // What cannot be sent is refused before connecting.
+        let e = mailer.send("not an address", &m2, None, "x").await.unwrap_err();
+        assert!(matches!(e, SendError::Invalid(_)) && !e.retryable(), "{e:?}");
+        let e = mailer.send("a@example.org", &m2, Some("https://x\r\nBcc: y@example.org"), "x").await.unwrap_err();
+        assert!(matches!(e, SendError::Invalid(_)), "{e:?}");
+        let e = mailer.send("a@example.org", &m2, None, "x>\r\nBcc: y").await.unwrap_err();
+        assert!(matches!(e, SendError::Invalid(_)), "{e:?}");
+        child.kill().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_transient_refusal_is_retryable_and_the_retry_keeps_its_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut child, port) = sink(dir.path(), 1).await;
+        let mailer = Mailer::new(&config(port)).unwrap();
+        let mail = super::super::mail::notice(
+            &component_notice(EventKind::ComponentChanged, Level::Operational, Level::MajorOutage),
+            None,
+        );
+        let e = mailer.send("a@example.org", &mail, None, "ev9.a").await.unwrap_err();
+        assert!(matches!(e, SendError::SmtpTransient { code: 451, .. }), "{e:?}");
+        assert!(e.retryable());
+        mailer.send("a@example.org", &mail, None, "ev9.a").await.unwrap();
+        assert!(read_eml(dir.path(), 1).contains("Message-ID: <ev9.a@statuscast>"));
+        child.kill().await.unwrap();
+
+        // Nobody listening: a connection error, retryable.
+        let e = mailer.send("a@example.org", &mail, None, "ev9.b").await.unwrap_err();
+        assert!(e.retryable(), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn mailers_build_for_every_kind_of_connection() {
+        for tls in [SmtpTls::Starttls, SmtpTls::Implicit, SmtpTls::None] {
+            let smtp = Smtp { tls, credentials: Some(("user".into(), "pass".into())), ..config(2525) };
+            Mailer::new(&smtp).unwrap();
+        }
+    }
+}
