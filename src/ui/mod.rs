@@ -120,9 +120,7 @@ fn PageMain(data: PageData) -> impl IntoView {
         (Page::Status, PageData::Status(history, offer)) => EitherOf5::A(view! { <status_page::StatusPage history offer/> }),
         (Page::History, PageData::History(page)) => EitherOf5::B(view! { <history::IncidentHistory page/> }),
         (Page::Admin, PageData::Admin(view)) => EitherOf5::C(view! { <admin::AdminPage view/> }),
-        (Page::Subscription, PageData::Subscription(outcome)) => {
-            EitherOf5::D(view! { <subscribe::SubscriptionPage outcome/> })
-        }
+        (Page::Subscription, PageData::Subscription(outcome)) => EitherOf5::D(view! { <subscribe::SubscriptionPage outcome/> }),
         _ => EitherOf5::E(NotFound()),
     }
 }

@@ -139,6 +139,7 @@ pub fn document() -> Value {
             "/api/v1/subscriptions": {
                 "post": {
                     "summary": "Subscribe to incident notifications (an email address is confirmed by a link first)",
+                    "security": [],
                     "requestBody": {
                         "required": true,
                         "content": { "application/json": { "schema": {

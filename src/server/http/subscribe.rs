@@ -7,7 +7,7 @@
 use crate::server::http::error::ApiError;
 use crate::server::http::pages;
 use crate::server::notify::config::valid_email;
-use crate::server::store::outbox::{NewSubscriber, SubscriberChannel, Subscribed};
+use crate::server::store::outbox::{NewSubscriber, Subscribed, SubscriberChannel};
 use crate::server::AppState;
 use crate::ui::subscribe::{SubscribeOffer, SubscriptionOutcome};
 use crate::ui::PageData;
@@ -129,7 +129,9 @@ async fn subscribe(state: &AppState, input: SubscribeInput) -> Result<Done, ApiE
 impl Done {
     fn words(&self) -> (&'static str, &'static str) {
         match self {
-            Done::Asked => ("confirmation_sent", "We sent a confirmation link to that address. Follow it to start receiving notifications."),
+            Done::Asked => {
+                ("confirmation_sent", "We sent a confirmation link to that address. Follow it to start receiving notifications.")
+            }
             Done::AskedRecently => (
                 "confirmation_pending",
                 "A confirmation link was sent to that address a few minutes ago. Follow it to start receiving notifications.",
@@ -161,7 +163,8 @@ pub async fn form(State(state): State<AppState>, req: Request) -> Response {
     };
     match subscribe(&state, input).await {
         Ok(done) => {
-            let outcome = SubscriptionOutcome { ok: true, title: "Subscribed".into(), message: done.words().1.into(), offer: None };
+            let outcome =
+                SubscriptionOutcome { ok: true, title: "Subscribed".into(), message: done.words().1.into(), offer: None };
             let outcome = match done {
                 Done::Asked | Done::AskedRecently => SubscriptionOutcome { title: "Check your inbox".into(), ..outcome },
                 _ => outcome,
@@ -185,7 +188,11 @@ fn refused(message: String, offer: Option<SubscribeOffer>) -> SubscriptionOutcom
 }
 
 /// `POST /api/v1/subscriptions`: `{"channel": "email"|"webhook", "address": "...", "components": [...]}`.
-pub async fn api(State(state): State<AppState>, headers: axum::http::HeaderMap, body: bytes::Bytes) -> Result<Response, ApiError> {
+pub async fn api(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: bytes::Bytes,
+) -> Result<Response, ApiError> {
     let input: SubscribeInput = crate::server::http::api::json_body(&headers, &body)?;
     let done = subscribe(&state, input).await?;
     let (status, message) = done.words();

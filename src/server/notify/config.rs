@@ -480,7 +480,10 @@ smtp = {{ host = "smtp.example.com", from = "status@example.com" }}
             (Level::MajorOutage, false, Some(Duration::from_secs(1800)), false)
         );
         let hook = &config.entries[0];
-        assert_eq!((hook.min_level, hook.recovery, hook.incidents, hook.components.is_none()), (Level::DegradedPerformance, true, true, true));
+        assert_eq!(
+            (hook.min_level, hook.recovery, hook.incidents, hook.components.is_none()),
+            (Level::DegradedPerformance, true, true, true)
+        );
         let Channel::Email { smtp, to } = &config.entries[4].channel else { panic!("email") };
         assert_eq!((smtp.port, smtp.tls, to.len()), (465, SmtpTls::Implicit, 1));
         assert_eq!(smtp.credentials, Some(("status".into(), "pw".into())));
@@ -491,26 +494,35 @@ smtp = {{ host = "smtp.example.com", from = "status@example.com" }}
 
     #[test]
     fn errors_name_the_place_and_the_field() {
-        // The entry starts on line 12 of the file (the component takes 11).
+        // The entry starts on line 13 (its [[notify]] line; the page and the component take 11).
         let e = err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"ftp://x\"\n");
-        assert_eq!(e, r#"statuscast.toml:12:1: notify[0].url: "ftp://x" is not an http:// or https:// address"#);
-        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"pager\"\nurl = \"https://x\"\n").contains("notify[0].kind: unknown variant `pager`"));
+        assert_eq!(e, r#"statuscast.toml:13:1: notify[0].url: "ftp://x" is not an http:// or https:// address"#);
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"pager\"\nurl = \"https://x\"\n")
+            .contains("notify[0].kind: unknown variant `pager`"));
         assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nsecret = \"s\"\n")
             .ends_with(r#"notify[0].secret: does not apply to kind = "slack""#));
-        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nsecrt = \"s\"\n").ends_with("notify[0].secrt: unknown field `secrt`"));
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nsecrt = \"s\"\n")
+            .ends_with("notify[0].secrt: unknown field `secrt`"));
         assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\ncomponents = [\"db\"]\n")
             .ends_with(r#"notify[0].components: "db" is not a component of this file"#));
-        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nmin_level = \"operational\"\n").contains("notify[0].min_level"));
-        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nremind_every = \"10s\"\n").contains("at least 1m"));
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nmin_level = \"operational\"\n")
+            .contains("notify[0].min_level"));
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nremind_every = \"10s\"\n")
+            .contains("at least 1m"));
         let twice = "\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\n";
         assert!(err(&format!("{twice}{twice}")).ends_with(r#"notify[1].name: "x" is used by another [[notify]] entry"#));
         assert!(err("\n[[notify]]\nname = \"m\"\nkind = \"email\"\nto = [\"a@b.c\"]\nhost = \"h\"\nfrom = \"nope\"\n")
             .contains("notify[0].from: \"nope\" is not an address"));
-        assert!(err("\n[[notify]]\nname = \"m\"\nkind = \"email\"\nto = [\"a@b.c\"]\nhost = \"h\"\nfrom = \"a@b.c\"\nusername = \"u\"\n")
-            .contains("notify[0].password: is required with username"));
-        assert!(err("\n[[notify]]\nname = \"n\"\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/x\"\npriority = 9\n").contains("notify[0].priority"));
+        assert!(err(
+            "\n[[notify]]\nname = \"m\"\nkind = \"email\"\nto = [\"a@b.c\"]\nhost = \"h\"\nfrom = \"a@b.c\"\nusername = \"u\"\n"
+        )
+        .contains("notify[0].password: is required with username"));
+        assert!(err("\n[[notify]]\nname = \"n\"\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/x\"\npriority = 9\n")
+            .contains("notify[0].priority"));
         assert!(err("\n[subscriptions]\nemail = true\n").ends_with("subscriptions.smtp: is required with email = true"));
-        assert!(err("\n[subscriptions]\nemail = true\nsmtp = { host = \"h\", from = \"x\" }\n").contains("subscriptions.smtp.from"));
+        assert!(
+            err("\n[subscriptions]\nemail = true\nsmtp = { host = \"h\", from = \"x\" }\n").contains("subscriptions.smtp.from")
+        );
     }
 
     #[test]
@@ -529,7 +541,9 @@ smtp = { host = "h", from = "a@b.c" }
         for good in ["a@example.com", "first.last+tag@mail.example.org"] {
             assert!(valid_email(good), "{good}");
         }
-        for bad in ["", "a", "@example.com", "a@", "a@b", "a b@example.com", "a@example.com\r\nBcc: x@y.z", "a@exa mple.com", "<a@b.c>"] {
+        for bad in
+            ["", "a", "@example.com", "a@", "a@b", "a b@example.com", "a@example.com\r\nBcc: x@y.z", "a@exa mple.com", "<a@b.c>"]
+        {
             assert!(!valid_email(bad), "{bad:?}");
         }
     }

@@ -209,8 +209,9 @@ impl Notifier {
                     break;
                 }
                 let full = claims.len() as i64 == CLAIM_BATCH;
+                let this: &Notifier = &self;
                 let outcomes: Vec<_> = futures_util::stream::iter(claims)
-                    .map(|claim| async move { (claim.id, self.attempt(&claim).await) })
+                    .map(|claim| async move { (claim.id, this.attempt(&claim).await) })
                     .buffer_unordered(CONCURRENCY)
                     .collect()
                     .await;
@@ -246,7 +247,13 @@ impl Notifier {
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
                 let next_ms = now_ms() + rules::backoff_ms(claim.attempts);
                 if failure.retryable && next_ms - claim.created_ms <= rules::GIVE_UP_AFTER_MS {
-                    tracing::info!("notify: delivery {} to {} failed, again in {} s: {}", claim.id, claim.target, (next_ms - now_ms()) / 1000, failure.error);
+                    tracing::info!(
+                        "notify: delivery {} to {} failed, again in {} s: {}",
+                        claim.id,
+                        claim.target,
+                        (next_ms - now_ms()) / 1000,
+                        failure.error
+                    );
                     Outcome::Retry { next_ms, error: failure.error }
                 } else {
                     self.stats.given_up.fetch_add(1, Ordering::Relaxed);

@@ -32,9 +32,13 @@ pub fn deliveries(
         }
         EventKind::IncidentOpened | EventKind::IncidentUpdated | EventKind::IncidentResolved => {
             out.extend(entries.iter().filter(|e| e.wants_incident(incident_components)).map(entry_delivery));
-            out.extend(subscribers.iter().filter(|s| s.confirmed_ms.is_some() && s.wants(incident_components)).map(|s| {
-                NewDelivery { target: s.target(), subscriber_id: Some(s.id), component: None }
-            }));
+            out.extend(
+                subscribers.iter().filter(|s| s.confirmed_ms.is_some() && s.wants(incident_components)).map(|s| NewDelivery {
+                    target: s.target(),
+                    subscriber_id: Some(s.id),
+                    component: None,
+                }),
+            );
         }
     }
     out
@@ -89,10 +93,8 @@ mod tests {
 
     #[test]
     fn level_changes_go_to_entries_by_component_and_lowest_level() {
-        let entries = [
-            entry("all", None, Level::DegradedPerformance, true),
-            entry("api-major", Some(&["api"]), Level::MajorOutage, false),
-        ];
+        let entries =
+            [entry("all", None, Level::DegradedPerformance, true), entry("api-major", Some(&["api"]), Level::MajorOutage, false)];
         let t = |c, old, new| targets(deliveries(&change(c, old, new), &entries, &[], &[]));
         assert_eq!(t("api", Level::Operational, Level::MajorOutage), ["notify:all", "notify:api-major"]);
         assert_eq!(t("db", Level::Operational, Level::MajorOutage), ["notify:all"], "not its component");
@@ -106,7 +108,8 @@ mod tests {
 
     #[test]
     fn incidents_go_to_entries_and_confirmed_subscribers_of_their_components() {
-        let entries = [entry("all", None, Level::DegradedPerformance, true), entry("db", Some(&["db"]), Level::MajorOutage, true)];
+        let entries =
+            [entry("all", None, Level::DegradedPerformance, true), entry("db", Some(&["db"]), Level::MajorOutage, true)];
         let sub = |id, components: &[&str], confirmed: bool| Subscriber {
             id,
             channel: SubscriberChannel::Email,

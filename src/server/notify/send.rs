@@ -1,8 +1,9 @@
 //! One delivery attempt: the message its target takes (built from its event, the page and
 //! the incident as they stand), sent by the target's channel.
 
+use super::address::AddressGuard;
 use super::config::{Channel, Smtp};
-use super::deliver::{AddressGuard, Poster, SendError};
+use super::deliver::{Poster, SendError};
 use super::event::{ComponentNotice, Notice, PageInfo};
 use super::smtp::Mailer;
 use super::{mail, payload, Notifier};
@@ -50,7 +51,8 @@ struct Links {
 
 impl Transports {
     pub fn new() -> Transports {
-        Transports { poster: Poster::new(super::deliver::TIMEOUT), mailers: Mutex::default(), notice: Mutex::default() }
+        let poster = Poster::new(Poster::TIMEOUT).expect("the HTTP client builds (rustls, its own roots)");
+        Transports { poster, mailers: Mutex::default(), notice: Mutex::default() }
     }
 
     fn mailer(&self, smtp: &Smtp) -> Result<Arc<Mailer>, Failure> {
@@ -75,7 +77,8 @@ impl Transports {
             return Ok(n.clone());
         }
         let store = notifier.store();
-        let event = store.event(event_id).await.map_err(Failure::store)?.ok_or_else(|| Failure::permanent("the event is gone"))?;
+        let event =
+            store.event(event_id).await.map_err(Failure::store)?.ok_or_else(|| Failure::permanent("the event is gone"))?;
         let snapshot = notifier.engine.hub().current().snapshot.clone();
         let name_of = |id: &str| snapshot.components.iter().find(|c| c.id == id).map_or(id.to_string(), |c| c.name.clone());
         let component = match (&event.component, event.old_level, event.new_level) {
@@ -86,8 +89,11 @@ impl Transports {
         };
         let (incident, update) = match event.incident_id {
             Some(id) => {
-                let mut incident =
-                    store.incident(id).await.map_err(Failure::store)?.ok_or_else(|| Failure::permanent("the incident is gone"))?;
+                let mut incident = store
+                    .incident(id)
+                    .await
+                    .map_err(Failure::store)?
+                    .ok_or_else(|| Failure::permanent("the incident is gone"))?;
                 // As it stood when the event happened: later updates are theirs to tell.
                 incident.updates.retain(|u| u.at_ms <= event.at_ms);
                 let update = event.status.map(|status| IncidentUpdate {
@@ -139,7 +145,8 @@ impl Transports {
         });
         match subscriber.channel {
             SubscriberChannel::Email => {
-                let smtp = config.subscriptions.email.as_ref().ok_or_else(|| Failure::permanent("email subscriptions are off"))?;
+                let smtp =
+                    config.subscriptions.email.as_ref().ok_or_else(|| Failure::permanent("email subscriptions are off"))?;
                 let links = links.ok_or_else(|| Failure::permanent("[page] url is not set: no links to put in the mail"))?;
                 let mail = match claim.event_id {
                     None => mail::confirmation(&self.page(notifier), &links.confirm, &links.unsubscribe, &subscriber.components),
@@ -173,14 +180,7 @@ impl Transports {
             Channel::Discord { url } => self.post_json(url, &payload::discord(notice), notice, None, id, AddressGuard::Any).await,
             Channel::Ntfy { url, token, priority } => {
                 let m = payload::ntfy(notice, *priority);
-                let mut headers = vec![
-                    ("Title".to_string(), m.title),
-                    ("Priority".to_string(), m.priority.to_string()),
-                    ("Tags".to_string(), m.tags.join(",")),
-                ];
-                if let Some(click) = m.click {
-                    headers.push(("Click".to_string(), click));
-                }
+                let mut headers = m.headers();
                 if let Some(token) = token {
                     headers.push(("Authorization".to_string(), format!("Bearer {token}")));
                 }
@@ -211,8 +211,10 @@ impl Transports {
         guard: AddressGuard,
     ) -> Result<(), Failure> {
         let body = serde_json::to_vec(body).expect("JSON values serialise");
-        let mut headers =
-            vec![("Idempotency-Key".to_string(), id.to_string()), ("X-Statuscast-Event".to_string(), notice.kind.as_str().to_string())];
+        let mut headers = vec![
+            ("Idempotency-Key".to_string(), id.to_string()),
+            ("X-Statuscast-Event".to_string(), notice.kind.as_str().to_string()),
+        ];
         if let Some(secret) = secret {
             headers.push(("X-Statuscast-Signature".to_string(), super::deliver::signature(secret, &body)));
         }

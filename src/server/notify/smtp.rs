@@ -100,9 +100,17 @@ impl Mailer {
             }
             builder = builder.header(ListUnsubscribe(url.to_string())).header(ListUnsubscribePost);
         }
+        // Quoted-printable, always: readable in the raw message, and links stay searchable.
+        let qp = |text: &str| {
+            lettre::message::Body::new_with_encoding(
+                text.to_string(),
+                lettre::message::header::ContentTransferEncoding::QuotedPrintable,
+            )
+            .map_err(|_| SendError::Invalid("a body quoted-printable cannot carry".into()))
+        };
         let body = MultiPart::alternative()
-            .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.text.clone()))
-            .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.html.clone()));
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(qp(&mail.text)?))
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(qp(&mail.html)?));
         builder.multipart(body).map_err(|e| SendError::Invalid(format!("message: {e}")))
     }
 }

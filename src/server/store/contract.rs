@@ -480,7 +480,7 @@ async fn outbox_notes_levels_once_and_incidents_in_their_transaction(b: Backend)
 }
 
 async fn outbox_subscribers_confirm_and_unsubscribe(b: Backend) {
-    use outbox::{NewSubscriber, SubscriberChannel, Subscribed};
+    use outbox::{NewSubscriber, Subscribed, SubscriberChannel};
     let store = b.open().await;
     let new = |address: &str, channel| NewSubscriber {
         channel,

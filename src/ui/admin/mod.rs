@@ -462,7 +462,7 @@ mod tests {
             fields: vec![("message".into(), "</textarea><script>".into()), ("components".into(), "db".into())],
             ..Notice::default()
         };
-        let d = Dashboard { csrf: "c0ffee".into(), notice };
+        let d = Dashboard { csrf: "c0ffee".into(), notice, notifications: Default::default() };
         let status = StatusView { snapshot, server_now_ms: 0 };
         // Islands render only under an owner that renders for the browser (as in a request).
         let owner = Owner::new_root(Some(std::sync::Arc::new(hydration_context::SsrSharedContext::new())));

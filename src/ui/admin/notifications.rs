@@ -49,7 +49,8 @@ pub struct Panel {
 #[component]
 pub fn NotificationsPanel(panel: Panel, csrf: String) -> impl IntoView {
     let Panel { subscribers, subscriber_total, deliveries, sent, failed, pending, failed_to_read } = panel;
-    let unreadable = failed_to_read.then(|| view! { <p class="notice error">"The notifications could not be read from the database."</p> });
+    let unreadable =
+        failed_to_read.then(|| view! { <p class="notice error">"The notifications could not be read from the database."</p> });
     let shown = subscribers.len() as i64;
     let subscriber_rows = subscribers
         .into_iter()

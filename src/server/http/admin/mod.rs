@@ -98,7 +98,9 @@ async fn notifications_panel(state: &AppState) -> crate::ui::admin::notification
         }
     };
     let snapshot = state.hub.current().snapshot.clone();
-    let names = |ids: &[String]| crate::model::component_names(&snapshot.components, ids);
+    let names = |ids: &[String]| -> Vec<String> {
+        ids.iter().map(|id| snapshot.components.iter().find(|c| &c.id == id).map_or(id.clone(), |c| c.name.clone())).collect()
+    };
     let addresses: std::collections::HashMap<String, String> =
         subscribers.iter().map(|s| (s.target(), s.address.clone())).collect();
     Panel {
