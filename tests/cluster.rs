@@ -610,6 +610,71 @@ async fn behind_the_deploy_examples_nginx_a_stream_whose_instance_dies_reconnect
     assert!(page.text().await.unwrap().contains("After the death"));
 }
 
+#[tokio::test]
+async fn each_notification_is_sent_once_by_one_of_the_instances() {
+    let url = Throwaway::shared().database().await;
+    let receiver = Receiver::new();
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
+    let _serving = receiver.serve(hook);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("statuscast.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[subscriptions]
+webhook = true
+
+[[notify]]
+name = "ops"
+kind = "webhook"
+url = "{hook_url}"
+secret = "cluster-secret"
+"#
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let (servers, _dirs) = three(&url, &["--config", &config, "--allow-private-webhooks"]).await;
+    leader(&servers, &[], Duration::from_secs(10)).await;
+    // 60 subscribers, 20 at each instance.
+    for i in 0..60 {
+        let (code, body) = post_json_to(
+            &servers[i % 3].url("/api/v1/subscriptions"),
+            json!({ "channel": "webhook", "address": format!("{hook_url}?subscriber={i}") }),
+        )
+        .await;
+        assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    }
+    // An incident opened at a follower: the entry and every subscriber hear of it, once each.
+    let at = (leader(&servers, &[], Duration::from_secs(5)).await + 1) % 3;
+    let (code, _) =
+        post_json(&servers[at], "/api/v1/incidents", json!({ "title": "Once", "impact": "minor", "message": "x" })).await;
+    assert_eq!(code, StatusCode::CREATED);
+    assert!(eventually(Duration::from_secs(20), || async { receiver.got().len() >= 61 }).await, "{}", receiver.got().len());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got = receiver.got();
+    let mut keys: Vec<&str> = got.iter().map(|r| r.headers["idempotency-key"].as_str()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!((got.len(), keys.len()), (61, 61), "each delivery once");
+    let mut delivered = Vec::new();
+    for s in &servers {
+        let text = reqwest::get(s.url("/metrics")).await.unwrap().text().await.unwrap();
+        let n: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("statuscast_notify_attempts_total{result=\"delivered\"} "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        delivered.push(n);
+        assert!(text.contains("statuscast_notify_deliveries{state=\"sent\"} 61"), "the outbox is shared");
+    }
+    println!("deliveries sent by each instance: {delivered:?}");
+    assert_eq!(delivered.iter().sum::<u64>(), 61, "{delivered:?}");
+}
+
 async fn post_json_to(url: &str, body: Value) -> (StatusCode, Value) {
     let res = reqwest::Client::new().post(url).bearer_auth(TOKEN).json(&body).send().await.unwrap();
     let code = res.status();

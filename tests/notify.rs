@@ -3,10 +3,8 @@
 
 mod common;
 
-use common::{eventually, post_json, Server};
-use std::collections::HashMap;
+use common::{eventually, free_port, post_json, Received, Receiver, Server};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -50,53 +48,6 @@ impl SmtpSink {
         );
         self.mails()
     }
-}
-
-/// One request a receiver got.
-#[derive(Clone, Debug)]
-struct Received {
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-/// A real HTTP receiver for webhooks: keeps each request, answers with `status`.
-#[derive(Clone)]
-struct Receiver {
-    got: Arc<Mutex<Vec<Received>>>,
-    status: Arc<std::sync::atomic::AtomicU16>,
-}
-
-impl Receiver {
-    fn new() -> Receiver {
-        Receiver { got: Arc::default(), status: Arc::new(std::sync::atomic::AtomicU16::new(200)) }
-    }
-
-    /// Serves on `listener` until the task is dropped.
-    fn serve(&self, listener: std::net::TcpListener) -> tokio::task::JoinHandle<()> {
-        listener.set_nonblocking(true).unwrap();
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        let me = self.clone();
-        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-            let me = me.clone();
-            async move {
-                let headers =
-                    req.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
-                let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap().to_vec();
-                me.got.lock().unwrap().push(Received { headers, body });
-                axum::http::StatusCode::from_u16(me.status.load(std::sync::atomic::Ordering::SeqCst)).unwrap()
-            }
-        });
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() })
-    }
-
-    fn got(&self) -> Vec<Received> {
-        self.got.lock().unwrap().clone()
-    }
-}
-
-/// A port nobody listens on now (bound, then let go).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn write_config(dir: &Path, text: &str) -> String {
@@ -423,4 +374,84 @@ async fn webhook_subscriptions_to_private_addresses_are_refused_unless_allowed()
     assert_eq!(body["meta"]["event"], "incident.opened");
     assert_eq!(body["incident"]["name"], "Slow");
     assert_eq!(body["incident"]["incident_updates"][0]["body"], "looking");
+}
+
+#[tokio::test]
+async fn operators_hear_of_a_component_by_email_and_discord_by_their_rules() {
+    let smtp = SmtpSink::start().await;
+    let receiver = Receiver::new();
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_port = hook.local_addr().unwrap().port();
+    let _serving = receiver.serve(hook);
+    let service = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let service_addr = service.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[page]
+name = "Acme"
+
+[[notify]]
+name = "oncall"
+kind = "email"
+to = ["oncall@example.com", "lead@example.com"]
+host = "127.0.0.1"
+port = {}
+tls = "none"
+from = "Acme Status <status@acme.test>"
+
+[[notify]]
+name = "chat"
+kind = "discord"
+url = "http://127.0.0.1:{hook_port}/discord"
+min_level = "major_outage"
+recovery = false
+incidents = false
+{}"#,
+            smtp.port,
+            tcp_component("api", &service_addr.to_string())
+        ),
+    );
+    let server = Server::start(&["--config", &config]).await;
+    assert!(eventually(Duration::from_secs(10), || async { server.version().await > 0 }).await);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(smtp.mails().is_empty() && receiver.got().is_empty(), "operational from the start: nothing to say");
+
+    // Down: both hear of it (each address of the email entry gets its mail).
+    drop(service);
+    let mails = smtp.wait_for(2).await;
+    let (mail, text, html) = text_of(&mails[0]);
+    let subject = header(&mail, "Subject").unwrap();
+    assert!(subject.contains("The api") && subject.contains("Major outage"), "{subject}");
+    assert!(text.contains("Operational") && html.contains("Major outage"), "{text}");
+    assert_eq!(header(&mail, "List-Unsubscribe"), None, "an operator's alert has no unsubscribe link");
+    let mut to: Vec<String> = mails.iter().map(|m| header(&text_of(m).0, "To").unwrap()).collect();
+    to.sort();
+    assert_eq!(to, ["lead@example.com", "oncall@example.com"]);
+    assert!(eventually(Duration::from_secs(10), || async { receiver.got().len() == 1 }).await);
+    let discord: serde_json::Value = serde_json::from_slice(&receiver.got()[0].body).unwrap();
+    assert!(discord["embeds"][0]["title"].as_str().unwrap().contains("The api"), "{discord}");
+    assert_eq!(discord["allowed_mentions"]["parse"], serde_json::json!([]));
+
+    // Back up: the email entry hears of the recovery; the Discord one asked not to.
+    let _service = std::net::TcpListener::bind(service_addr).unwrap();
+    let mails = smtp.wait_for(4).await;
+    let subject = header(&text_of(&mails[3]).0, "Subject").unwrap();
+    assert!(subject.contains("Operational"), "{subject}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.got().len(), 1, "no recovery for the Discord entry");
+    // An incident: the email entry (incidents = true) hears of it, Discord (false) does not.
+    let (code, _) = post_json(
+        &server,
+        "/api/v1/incidents",
+        serde_json::json!({"title": "Planned DB failover", "impact": "minor", "status": "identified", "message": "soon"}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let mails = smtp.wait_for(6).await;
+    assert!(header(&text_of(&mails[5]).0, "Subject").unwrap().contains("Planned DB failover"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(receiver.got().len(), 1);
 }

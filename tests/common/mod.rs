@@ -433,3 +433,56 @@ pub async fn sigkill_during_incident_updates(backend: &str, args: &[&str]) {
         acked.saturating_sub(newest)
     );
 }
+
+/// One request a receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub headers: std::collections::HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// A real HTTP receiver for webhooks: keeps each request, answers with `status`.
+#[derive(Clone)]
+pub struct Receiver {
+    got: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    pub status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl Default for Receiver {
+    fn default() -> Self {
+        Receiver::new()
+    }
+}
+
+impl Receiver {
+    pub fn new() -> Receiver {
+        Receiver { got: Default::default(), status: std::sync::Arc::new(std::sync::atomic::AtomicU16::new(200)) }
+    }
+
+    /// Serves on `listener` until the task is dropped.
+    pub fn serve(&self, listener: std::net::TcpListener) -> tokio::task::JoinHandle<()> {
+        listener.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let me = self.clone();
+        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let me = me.clone();
+            async move {
+                let headers =
+                    req.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
+                let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap().to_vec();
+                me.got.lock().unwrap().push(Received { headers, body });
+                axum::http::StatusCode::from_u16(me.status.load(std::sync::atomic::Ordering::SeqCst)).unwrap()
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() })
+    }
+
+    pub fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+/// A port nobody listens on now (bound, then let go).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

@@ -133,8 +133,15 @@ impl Notifier {
     async fn note_levels_loop(self: Arc<Self>) {
         let mut snapshots = self.engine.hub().subscribe();
         let mut noted: Option<Vec<(String, Level)>> = None;
+        let mut incidents: Vec<(i64, usize)> = Vec::new();
         loop {
             let published = snapshots.borrow_and_update().clone();
+            // An incident's event was written with it: expand it now, not at the next poll.
+            let shown: Vec<(i64, usize)> = published.snapshot.incidents.iter().map(|i| (i.id, i.updates.len())).collect();
+            if shown != incidents {
+                incidents = shown;
+                self.expand.notify_one();
+            }
             let levels: Vec<(String, Level)> = published.snapshot.components.iter().map(|c| (c.id.clone(), c.level)).collect();
             if self.engine.publishes() && published.version() > 0 && !levels.is_empty() && noted.as_ref() != Some(&levels) {
                 match self.store().note_levels(published.version(), &levels, now_ms()).await {
