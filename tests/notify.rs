@@ -455,3 +455,39 @@ incidents = false
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(receiver.got().len(), 1);
 }
+
+#[tokio::test]
+async fn a_component_still_failing_is_reminded_of_every_remind_every() {
+    let receiver = Receiver::new();
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
+    let _serving = receiver.serve(hook);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[[notify]]
+name = "ops"
+kind = "webhook"
+url = "{hook_url}"
+remind_every = "1m"
+{}"#,
+            tcp_component("api", "127.0.0.1:9")
+        ),
+    );
+    let server = Server::start(&["--config", &config]).await;
+    assert!(eventually(Duration::from_secs(10), || async { receiver.got().len() == 1 }).await, "the alert");
+    let first = std::time::Instant::now();
+    // The reminder comes a minute later (reminders are looked for every 15 s), not before.
+    assert!(eventually(Duration::from_secs(85), || async { receiver.got().len() == 2 }).await, "the reminder");
+    let after = first.elapsed();
+    assert!(after >= Duration::from_secs(55), "not before its time: {after:?}");
+    let events: Vec<String> = receiver
+        .got()
+        .iter()
+        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["meta"]["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, ["component.changed", "component.reminder"]);
+    drop(server);
+}

@@ -160,7 +160,9 @@ pub fn document() -> Value {
                         "400": error_response("not JSON, or an unknown field"),
                         "404": error_response("this page takes no subscriptions"),
                         "415": error_response("not application/json"),
+                        "413": error_response("a body over 16 KiB"),
                         "422": error_response("the channel is off, the address is not an email address or is a private or non-http(s) URL, or a component is unknown"),
+                        "429": error_response("more than 20 requests from this address within the hour"),
                     }
                 }
             },

@@ -20,6 +20,50 @@ use axum::Json;
 /// Most components one subscription may name.
 const MAX_COMPONENTS: usize = 200;
 
+/// Subscription requests one client address may make per window (each can send a mail to an
+/// address it names: the limit keeps the page from being used to flood mailboxes).
+const PER_CLIENT: u32 = 20;
+const WINDOW_MS: i64 = 3_600_000;
+
+/// Requests per client address in its current window (this instance's; a window starts at
+/// the client's first request).
+#[derive(Default)]
+pub struct Throttle(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u32)>>);
+
+impl Throttle {
+    /// Counts a request; false once the client is over its limit.
+    fn admit(&self, client: std::net::IpAddr, now_ms: i64) -> bool {
+        let mut clients = self.0.lock().unwrap();
+        if clients.len() > 100_000 {
+            clients.retain(|_, (start, _)| *start > now_ms - WINDOW_MS);
+        }
+        let entry = clients.entry(client).or_insert((now_ms, 0));
+        if entry.0 <= now_ms - WINDOW_MS {
+            *entry = (now_ms, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= PER_CLIENT
+    }
+}
+
+fn throttle() -> &'static Throttle {
+    static THROTTLE: std::sync::OnceLock<Throttle> = std::sync::OnceLock::new();
+    THROTTLE.get_or_init(Throttle::default)
+}
+
+/// The client's address (behind trusted proxies, the one they name).
+fn client(state: &AppState, parts: &axum::http::request::Parts) -> std::net::IpAddr {
+    let peer = parts
+        .extensions
+        .get::<crate::server::stream::conn::ClientAddr>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.0.ip());
+    state.settings.trusted_proxies.client(peer, &parts.headers)
+}
+
+fn too_many() -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too many subscription requests from this address; try again in an hour")
+}
+
 /// What the status page's form offers, from the configuration in force.
 pub fn offer(state: &AppState) -> SubscribeOffer {
     let subscriptions = state.notifier.config().subscriptions;
@@ -153,7 +197,12 @@ async fn page(state: AppState, req: Request, status: StatusCode, outcome: Subscr
 /// `POST /subscribe` (the form).
 pub async fn form(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let admitted = throttle().admit(client(&state, &parts), crate::server::clock::now_ms());
     let req = Request::from_parts(parts, Body::empty());
+    if !admitted {
+        let outcome = refused(format!("{}.", too_many().message), None);
+        return page(state, req, StatusCode::TOO_MANY_REQUESTS, outcome).await;
+    }
     let input = match axum::body::to_bytes(body, 16 * 1024).await {
         Ok(bytes) => SubscribeInput::from_form(&bytes),
         Err(_) => {
@@ -188,16 +237,36 @@ fn refused(message: String, offer: Option<SubscribeOffer>) -> SubscriptionOutcom
 }
 
 /// `POST /api/v1/subscriptions`: `{"channel": "email"|"webhook", "address": "...", "components": [...]}`.
-pub async fn api(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-    body: bytes::Bytes,
-) -> Result<Response, ApiError> {
-    let input: SubscribeInput = crate::server::http::api::json_body(&headers, &body)?;
+pub async fn api(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    if !throttle().admit(client(&state, &parts), crate::server::clock::now_ms()) {
+        return Err(too_many());
+    }
+    let body = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is larger than 16 KiB"))?;
+    let input: SubscribeInput = crate::server::http::api::json_body(&parts.headers, &body)?;
     let done = subscribe(&state, input).await?;
     let (status, message) = done.words();
     let code = if matches!(done, Done::Subscribed | Done::Asked) { StatusCode::ACCEPTED } else { StatusCode::OK };
     Ok((code, Json(serde_json::json!({ "status": status, "message": message }))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_gets_its_requests_per_window_then_waits() {
+        let t = Throttle::default();
+        let (a, b) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        for _ in 0..PER_CLIENT {
+            assert!(t.admit(a, 1_000));
+        }
+        assert!(!t.admit(a, 2_000), "over the limit");
+        assert!(t.admit(b, 2_000), "another client is not held back");
+        assert!(t.admit(a, 1_000 + WINDOW_MS), "a new window");
+    }
 }
 
 #[derive(serde::Deserialize)]
