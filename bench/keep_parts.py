@@ -15,6 +15,7 @@ KEYS = {
     "history": ("history", "history_render"),
     "sigkill": ("sigkill",),
     "cluster": ("cluster", "cluster_path", "failover"),
+    "notify": ("notify",),
 }
 
 

@@ -10,8 +10,8 @@ SIZES=${BENCH_SIZES:-"1000 10000 19000"}
 CHANGES=${BENCH_CHANGES:-5}
 TOKEN=bench-token-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 mkdir -p "$OUT"
- # BENCH_PARTS="streams pages" re-runs only those parts (streams pages h2 cluster browser checks
-# history sigkill; the bundle is always measured) and keeps the other parts' lines from the last run;
+ # BENCH_PARTS="streams pages" re-runs only those parts (streams pages h2 cluster notify browser
+# checks history sigkill; the bundle is always measured) and keeps the other parts' lines from the last run;
 # the report then says which parts were measured when.
 PARTS=${BENCH_PARTS:-all}
 part() { [ "$PARTS" = all ] || [[ " $PARTS " == *" $1 "* ]]; }
@@ -84,6 +84,9 @@ part h2 && echo "== HTTP/2 streams" && bench/h2.sh "$SERVER" "$OUT" | tee -a "$O
 
 # --- several instances on one PostgreSQL: 100,000 streams, the cluster path, failover --------
 part cluster && bench/cluster.sh "$SERVER" "$LOADGEN" "$OUT"
+
+# --- notifications: 10,000 subscribers, one incident; change -> stream meanwhile ------------
+part notify && bench/notify.sh "$SERVER" "$OUT"
 
 # --- browser: 20 pages, change-to-DOM ----------------------------------------------------
 if part browser; then
