@@ -308,6 +308,14 @@ async fn populate(store: &dyn Store) {
     store.cancel_maintenance(w.id, now).await.unwrap();
     store.add_session("h1", &StoredSession { csrf: "c".into(), expires_ms: now + day }).await.unwrap();
     store.add_login_failure("10.0.0.9", now, 60_000).await.unwrap();
+    let viewer = outbox::NewSubscriber {
+        channel: outbox::SubscriberChannel::Email,
+        address: "viewer@example.com".into(),
+        components: vec!["api".into()],
+        token: "viewer-token".into(),
+    };
+    store.subscribe(&viewer, now, 600_000).await.unwrap();
+    store.confirm_subscriber("viewer-token", now + 1).await.unwrap();
 }
 
 async fn every_table(store: &dyn Store) -> Vec<Rows> {

@@ -17,10 +17,13 @@ pub enum Table {
     Incidents,
     AdminSessions,
     LoginFailures,
+    /// Viewers' subscriptions (the outbox's events and deliveries are not copied: copy when
+    /// none are pending).
+    Subscribers,
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::EngineState,
         Table::CheckResults,
         Table::CheckRollups,
@@ -28,6 +31,7 @@ impl Table {
         Table::Incidents,
         Table::AdminSessions,
         Table::LoginFailures,
+        Table::Subscribers,
     ];
 
     /// The database tables its rows live in, children first (the order to empty them).
@@ -40,6 +44,7 @@ impl Table {
             Table::Maintenance => &["maintenance"],
             Table::AdminSessions => &["admin_sessions"],
             Table::LoginFailures => &["login_failures"],
+            Table::Subscribers => &["subscribers"],
         }
     }
 
@@ -53,6 +58,7 @@ impl Table {
             Table::Incidents => "incidents",
             Table::AdminSessions => "admin_sessions",
             Table::LoginFailures => "login_failures",
+            Table::Subscribers => "subscribers",
         }
     }
 }
@@ -76,6 +82,8 @@ pub enum Rows {
     Incidents(Vec<Incident>),
     AdminSessions(Vec<(String, StoredSession)>),
     LoginFailures(Vec<(String, LoginFailures)>),
+    /// With when each was last asked to confirm.
+    Subscribers(Vec<(super::outbox::Subscriber, i64)>),
 }
 
 impl Rows {
@@ -88,6 +96,7 @@ impl Rows {
             Rows::Incidents(_) => Table::Incidents,
             Rows::AdminSessions(_) => Table::AdminSessions,
             Rows::LoginFailures(_) => Table::LoginFailures,
+            Rows::Subscribers(_) => Table::Subscribers,
         }
     }
 
@@ -100,6 +109,7 @@ impl Rows {
             Rows::Incidents(v) => v.len(),
             Rows::AdminSessions(v) => v.len(),
             Rows::LoginFailures(v) => v.len(),
+            Rows::Subscribers(v) => v.len(),
         }
     }
 

@@ -263,6 +263,19 @@ pub(crate) fn subscriber_of(c: SubscriberColumns) -> Result<Subscriber, StoreErr
     Ok(Subscriber { id, channel: SubscriberChannel::named(&channel)?, address, components, token, created_ms, confirmed_ms })
 }
 
+/// A whole subscriber row (`statuscast copy`), with `asked_ms` last.
+pub(crate) const SUBSCRIBER_ROWS: &str =
+    "SELECT id, channel, address, components_json, token, created_ms, confirmed_ms, asked_ms FROM subscribers ORDER BY id";
+pub(crate) const INSERT_SUBSCRIBER_ROW: &str =
+    "INSERT INTO subscribers (id, channel, address, components_json, token, created_ms, confirmed_ms, asked_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+pub(crate) fn subscriber_row_of(
+    (id, channel, address, components, token, created, confirmed, asked): (i64, String, String, String, String, i64, Option<i64>, i64),
+) -> Result<(Subscriber, i64), StoreError> {
+    Ok((subscriber_of((id, channel, address, components, token, created, confirmed))?, asked))
+}
+
 pub(crate) type ClaimColumns = (
     i64,
     Option<i64>,

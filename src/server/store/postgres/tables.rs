@@ -70,6 +70,12 @@ impl PgStore {
                         .map_err(doing)?;
                 Rows::LoginFailures(rows.into_iter().map(|(client, start, n)| (client, login_failures_of((start, n)))).collect())
             }
+            Table::Subscribers => {
+                use crate::server::store::outbox::{subscriber_row_of, SUBSCRIBER_ROWS};
+                type Columns = (i64, String, String, String, String, i64, Option<i64>, i64);
+                let rows: Vec<Columns> = sqlx::query_as(SUBSCRIBER_ROWS).fetch_all(&self.pool).await.map_err(doing)?;
+                Rows::Subscribers(rows.into_iter().map(subscriber_row_of).collect::<Result<_, _>>()?)
+            }
         })
     }
 
@@ -173,6 +179,22 @@ async fn insert(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result<(), s
                     .execute(&mut **tx)
                     .await?;
             }
+        }
+        Rows::Subscribers(subscribers) => {
+            for (sub, asked_ms) in subscribers {
+                sqlx::query(crate::server::store::outbox::INSERT_SUBSCRIBER_ROW)
+                    .bind(sub.id)
+                    .bind(sub.channel.as_str())
+                    .bind(&sub.address)
+                    .bind(components_json(&sub.components))
+                    .bind(&sub.token)
+                    .bind(sub.created_ms)
+                    .bind(sub.confirmed_ms)
+                    .bind(asked_ms)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            resume_ids(tx, "subscribers").await?;
         }
     }
     Ok(())
