@@ -491,3 +491,46 @@ remind_every = "1m"
     assert_eq!(events, ["component.changed", "component.reminder"]);
     drop(server);
 }
+
+#[tokio::test]
+async fn a_restart_while_a_component_is_down_alerts_nobody_again() {
+    let receiver = Receiver::new();
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
+    let _serving = receiver.serve(hook);
+    let dir = tempfile::tempdir().unwrap();
+    // A check slower than the first round's 2 s wait: the first snapshot after a start shows
+    // the component unchecked (a placeholder), which must not read as a recovery.
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[[notify]]
+name = "ops"
+kind = "webhook"
+url = "{hook_url}"
+
+[[component]]
+id = "batch"
+name = "Batch"
+
+[[component.check]]
+kind = "command"
+command = ["sh", "-c", "sleep 3; echo CRITICAL; exit 2"]
+interval = "20s"
+timeout = "10s"
+"#
+        ),
+    );
+    let mut server = Server::start_in(dir.path(), "127.0.0.1:0", Some(common::TOKEN), &["--config", &config]).await;
+    assert!(eventually(Duration::from_secs(15), || async { receiver.got().len() == 1 }).await, "the alert");
+    server.terminate().await;
+    let server = Server::start_in(dir.path(), "127.0.0.1:0", Some(common::TOKEN), &["--config", &config]).await;
+    let checked = || async {
+        let s: serde_json::Value = reqwest::get(server.url("/api/v1/status")).await.unwrap().json().await.unwrap();
+        s["components"][0]["checked_at_ms"].as_i64().unwrap_or(0) > 0
+    };
+    assert!(eventually(Duration::from_secs(15), checked).await, "checked again after the restart");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.got().len(), 1, "still down: nothing new to say");
+}

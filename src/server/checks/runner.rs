@@ -143,11 +143,11 @@ impl Runner {
             self.record(ci, ki, spec, outcome);
             // The first round is reported together by `start`; later results at once (the
             // engine decides whether they are pushed now or with the next detail refresh).
-            match first_done.take() {
-                Some(tx) => {
-                    let _ = tx.send(());
-                }
-                None => self.report(ci).await,
+            // A first result that comes after `start` stopped waiting is reported at once too
+            // (not at the next run, an interval later).
+            let told_start = first_done.take().is_some_and(|tx| tx.send(()).is_ok());
+            if !told_start {
+                self.report(ci).await;
             }
             let jitter = if spec.jitter.is_zero() {
                 Duration::ZERO
