@@ -144,13 +144,8 @@ impl Notifier {
             }
             // A component not checked yet (just started, or a new leader's first round) shows
             // a placeholder level: it says nothing, and is left as noted.
-            let levels: Vec<(String, Level)> = published
-                .snapshot
-                .components
-                .iter()
-                .filter(|c| c.checked_at_ms > 0)
-                .map(|c| (c.id.clone(), c.level))
-                .collect();
+            let levels: Vec<(String, Level)> =
+                published.snapshot.components.iter().filter(|c| c.checked_at_ms > 0).map(|c| (c.id.clone(), c.level)).collect();
             if self.engine.publishes() && published.version() > 0 && !levels.is_empty() && noted.as_ref() != Some(&levels) {
                 match self.store().note_levels(published.version(), &levels, now_ms()).await {
                     Ok(events) => {

@@ -271,7 +271,16 @@ pub(crate) const INSERT_SUBSCRIBER_ROW: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 pub(crate) fn subscriber_row_of(
-    (id, channel, address, components, token, created, confirmed, asked): (i64, String, String, String, String, i64, Option<i64>, i64),
+    (id, channel, address, components, token, created, confirmed, asked): (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        i64,
+    ),
 ) -> Result<(Subscriber, i64), StoreError> {
     Ok((subscriber_of((id, channel, address, components, token, created, confirmed))?, asked))
 }
