@@ -6,12 +6,15 @@
 //! - A config that parses holds what validation promises (valid unique ids, names, at least
 //!   one check each, timeout <= interval, jitter < interval, thresholds >= 1, a failure is
 //!   not operational, each kind's own rules) and re-validates: written back out as TOML it
-//!   parses again, to an equal config.
+//!   parses again, to an equal config. The same for `[page]`, `[[notify]]` entries (valid unique
+//!   names, known components, a failing lowest level, http(s) addresses, valid mail addresses)
+//!   and `[subscriptions]`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use statuscast::model::Level;
 use statuscast::server::checks::config::{parse, CheckSpec, ComponentSpec, Config, HostMeasure, Probe};
+use statuscast::server::notify::config::{valid_email, Channel, Entry, Smtp, SmtpTls};
 use std::time::Duration;
 use toml::{Table, Value};
 
@@ -21,7 +24,34 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+fn check_notify(config: &Config) {
+    let mut names = std::collections::HashSet::new();
+    let http = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+    for e in &config.notify.entries {
+        assert!(valid_id(&e.name), "{:?}", e.name);
+        assert!(names.insert(e.name.clone()), "duplicate entry {:?}", e.name);
+        assert!(e.min_level > Level::UnderMaintenance, "{:?}", e.min_level);
+        assert!(e.remind_every.is_none_or(|d| d >= Duration::from_secs(60)));
+        if let Some(list) = &e.components {
+            assert!(list.iter().all(|c| config.components.iter().any(|k| &k.id == c)), "{list:?}");
+        }
+        match &e.channel {
+            Channel::Webhook { url, secret } => assert!(http(url) && secret.as_ref().is_none_or(|s| !s.is_empty())),
+            Channel::Slack { url } | Channel::Discord { url } => assert!(http(url)),
+            Channel::Ntfy { url, priority, .. } => assert!(http(url) && priority.is_none_or(|p| (1..=5).contains(&p))),
+            Channel::Email { smtp, to } => {
+                assert!(!to.is_empty() && to.iter().all(|a| valid_email(a)), "{to:?}");
+                assert!(smtp.port >= 1 && !smtp.host.is_empty());
+            }
+        }
+    }
+    if config.notify.subscriptions.email.is_some() {
+        assert!(config.page.url.is_some(), "email subscriptions need the page's address");
+    }
+}
+
 fn check_invariants(config: &Config) {
+    check_notify(config);
     assert!(config.concurrency >= 1);
     let mut ids = std::collections::HashSet::new();
     for c in &config.components {
@@ -154,8 +184,81 @@ fn component_table(c: &ComponentSpec) -> Table {
     t
 }
 
+fn smtp_fields(t: &mut Table, smtp: &Smtp) {
+    t.insert("host".into(), text(&smtp.host));
+    t.insert("port".into(), Value::Integer(smtp.port.into()));
+    let tls = match smtp.tls {
+        SmtpTls::Starttls => "starttls",
+        SmtpTls::Implicit => "implicit",
+        SmtpTls::None => "none",
+    };
+    t.insert("tls".into(), text(tls));
+    if let Some((user, password)) = &smtp.credentials {
+        t.insert("username".into(), text(user));
+        t.insert("password".into(), text(password));
+    }
+    t.insert("from".into(), text(&smtp.from));
+}
+
+fn entry_table(e: &Entry) -> Table {
+    let mut t = Table::new();
+    t.insert("name".into(), text(&e.name));
+    t.insert("kind".into(), text(e.channel.kind().name()));
+    if let Some(list) = &e.components {
+        t.insert("components".into(), Value::Array(list.iter().map(|c| text(c)).collect()));
+    }
+    t.insert("min_level".into(), text(e.min_level.as_str()));
+    t.insert("recovery".into(), Value::Boolean(e.recovery));
+    t.insert("incidents".into(), Value::Boolean(e.incidents));
+    if let Some(d) = e.remind_every {
+        t.insert("remind_every".into(), text(&format!("{}ms", d.as_millis())));
+    }
+    match &e.channel {
+        Channel::Webhook { url, secret } => {
+            t.insert("url".into(), text(url));
+            if let Some(s) = secret {
+                t.insert("secret".into(), text(s));
+            }
+        }
+        Channel::Slack { url } | Channel::Discord { url } => {
+            t.insert("url".into(), text(url));
+        }
+        Channel::Ntfy { url, token, priority } => {
+            t.insert("url".into(), text(url));
+            if let Some(token) = token {
+                t.insert("token".into(), text(token));
+            }
+            if let Some(p) = priority {
+                t.insert("priority".into(), Value::Integer((*p).into()));
+            }
+        }
+        Channel::Email { smtp, to } => {
+            t.insert("to".into(), Value::Array(to.iter().map(|a| text(a)).collect()));
+            smtp_fields(&mut t, smtp);
+        }
+    }
+    t
+}
+
 fn write_back(config: &Config) -> String {
     let mut doc = Table::new();
+    let mut page = Table::new();
+    page.insert("name".into(), text(&config.page.name));
+    if let Some(url) = &config.page.url {
+        page.insert("url".into(), text(url));
+    }
+    doc.insert("page".into(), Value::Table(page));
+    doc.insert("notify".into(), Value::Array(config.notify.entries.iter().map(|e| Value::Table(entry_table(e))).collect()));
+    let subscriptions = &config.notify.subscriptions;
+    let mut subs = Table::new();
+    subs.insert("webhook".into(), Value::Boolean(subscriptions.webhook));
+    subs.insert("email".into(), Value::Boolean(subscriptions.email.is_some()));
+    if let Some(smtp) = &subscriptions.email {
+        let mut t = Table::new();
+        smtp_fields(&mut t, smtp);
+        subs.insert("smtp".into(), Value::Table(t));
+    }
+    doc.insert("subscriptions".into(), Value::Table(subs));
     let mut checks = Table::new();
     checks.insert("concurrency".into(), Value::Integer(config.concurrency as i64));
     doc.insert("checks".into(), Value::Table(checks));
