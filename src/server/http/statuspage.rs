@@ -128,7 +128,7 @@ fn without_position(mut v: Value) -> Value {
 }
 
 /// The id of `i.updates[n]` (newest first; numbered oldest first, from 1).
-pub(crate) fn update_id(i: &Incident, n: usize) -> String {
+fn update_id(i: &Incident, n: usize) -> String {
     format!("{}-{}", i.id, i.updates.len() - n)
 }
 
@@ -137,12 +137,10 @@ pub(crate) fn shortlink(base: &str, incident_id: i64) -> String {
     format!("{base}/history#incident-{incident_id}")
 }
 
-pub fn incident(snapshot: &Snapshot, base: &str, i: &Incident) -> Value {
-    let updated = i.updates.iter().map(|u| u.at_ms).max().unwrap_or(i.started_ms);
-    let monitoring = i.updates.iter().filter(|u| u.status == IncidentStatus::Monitoring).map(|u| u.at_ms).min();
-    // Newest first, as Statuspage lists them (and as the model holds them); numbered oldest first.
-    let updates: Vec<Value> = i
-        .updates
+/// An incident's updates as Statuspage lists them (in its API and its webhooks): newest first,
+/// as the model holds them, numbered oldest first.
+pub(crate) fn incident_updates(i: &Incident) -> Vec<Value> {
+    i.updates
         .iter()
         .enumerate()
         .map(|(n, u)| {
@@ -157,7 +155,13 @@ pub fn incident(snapshot: &Snapshot, base: &str, i: &Incident) -> Value {
                 "affected_components": null,
             })
         })
-        .collect();
+        .collect()
+}
+
+pub fn incident(snapshot: &Snapshot, base: &str, i: &Incident) -> Value {
+    let updated = i.updates.iter().map(|u| u.at_ms).max().unwrap_or(i.started_ms);
+    let monitoring = i.updates.iter().filter(|u| u.status == IncidentStatus::Monitoring).map(|u| u.at_ms).min();
+    let updates = incident_updates(i);
     json!({
         "id": i.id.to_string(),
         "name": i.title,

@@ -7,7 +7,7 @@
 use crate::server::http::error::ApiError;
 use crate::server::http::pages;
 use crate::server::notify::config::valid_email;
-use crate::server::store::outbox::{NewSubscriber, Subscribed, SubscriberChannel};
+use crate::server::store::outbox::{NewSubscriber, Subscribed, Subscriber, SubscriberChannel};
 use crate::server::AppState;
 use crate::ui::subscribe::{SubscribeOffer, SubscriptionOutcome};
 use crate::ui::PageData;
@@ -278,16 +278,22 @@ fn bad_link() -> SubscriptionOutcome {
     refused("This link is not valid (any more): the subscription may have been removed.".into(), None)
 }
 
-/// `GET /subscribe/confirm?token=...`.
-pub async fn confirm(State(state): State<AppState>, Query(q): Query<TokenQuery>, req: Request) -> Response {
-    let token = q.token.unwrap_or_default();
-    if token.is_empty() || token.len() > 128 {
-        return page(state, req, StatusCode::NOT_FOUND, bad_link()).await;
-    }
-    match state.engine.store().confirm_subscriber(&token, crate::server::clock::now_ms()).await {
+/// A link's token: absent, empty or too long is no subscriber's.
+fn token_of(q: TokenQuery) -> Option<String> {
+    q.token.filter(|t| !t.is_empty() && t.len() <= 128)
+}
+
+/// Answers a link with what it did to its subscriber (`done`: title and words), or why not.
+async fn answer_link(
+    state: AppState,
+    req: Request,
+    found: Result<Option<Subscriber>, crate::server::store::StoreError>,
+    done: impl FnOnce(&Subscriber) -> (&'static str, String),
+) -> Response {
+    match found {
         Ok(Some(s)) => {
-            let message = format!("{} will receive incident notifications. Every mail has a link to unsubscribe.", s.address);
-            let outcome = SubscriptionOutcome { ok: true, title: "Subscription confirmed".into(), message, offer: None };
+            let (title, message) = done(&s);
+            let outcome = SubscriptionOutcome { ok: true, title: title.into(), message, offer: None };
             page(state, req, StatusCode::OK, outcome).await
         }
         Ok(None) => page(state, req, StatusCode::NOT_FOUND, bad_link()).await,
@@ -296,32 +302,35 @@ pub async fn confirm(State(state): State<AppState>, Query(q): Query<TokenQuery>,
             page(state, req, status, refused(crate::server::http::error::public_store_message(&e), None)).await
         }
     }
+}
+
+/// `GET /subscribe/confirm?token=...`.
+pub async fn confirm(State(state): State<AppState>, Query(q): Query<TokenQuery>, req: Request) -> Response {
+    let found = match token_of(q) {
+        Some(token) => state.engine.store().confirm_subscriber(&token, crate::server::clock::now_ms()).await,
+        None => Ok(None),
+    };
+    answer_link(state, req, found, |s| {
+        (
+            "Subscription confirmed",
+            format!("{} will receive incident notifications. Every mail has a link to unsubscribe.", s.address),
+        )
+    })
+    .await
 }
 
 /// `GET /unsubscribe?token=...`: one click, no account.
 pub async fn unsubscribe(State(state): State<AppState>, Query(q): Query<TokenQuery>, req: Request) -> Response {
-    let token = q.token.unwrap_or_default();
-    let removed = if token.is_empty() || token.len() > 128 { Ok(None) } else { state.engine.store().unsubscribe(&token).await };
-    match removed {
-        Ok(Some(s)) => {
-            let message = format!("{} will receive no more notifications.", s.address);
-            let outcome = SubscriptionOutcome { ok: true, title: "Unsubscribed".into(), message, offer: None };
-            page(state, req, StatusCode::OK, outcome).await
-        }
-        Ok(None) => page(state, req, StatusCode::NOT_FOUND, bad_link()).await,
-        Err(e) => {
-            let status = crate::server::http::error::store_status(&e);
-            page(state, req, status, refused(crate::server::http::error::public_store_message(&e), None)).await
-        }
-    }
+    let found = match token_of(q) {
+        Some(token) => state.engine.store().unsubscribe(&token).await,
+        None => Ok(None),
+    };
+    answer_link(state, req, found, |s| ("Unsubscribed", format!("{} will receive no more notifications.", s.address))).await
 }
 
 /// `POST /unsubscribe?token=...` (RFC 8058: the mail client posts `List-Unsubscribe=One-Click`).
 pub async fn one_click(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
-    let token = q.token.unwrap_or_default();
-    if token.is_empty() || token.len() > 128 {
-        return (StatusCode::NOT_FOUND, "no such subscription\n").into_response();
-    }
+    let Some(token) = token_of(q) else { return (StatusCode::NOT_FOUND, "no such subscription\n").into_response() };
     match state.engine.store().unsubscribe(&token).await {
         Ok(Some(_)) => (StatusCode::OK, "unsubscribed\n").into_response(),
         Ok(None) => (StatusCode::NOT_FOUND, "no such subscription\n").into_response(),

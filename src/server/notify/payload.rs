@@ -7,7 +7,7 @@
 
 use super::event::Notice;
 use crate::model::{duration_text, utc_minute, IncidentStatus, Level};
-use crate::server::http::statuspage::{indicator, shortlink, time, update_id, PAGE_ID};
+use crate::server::http::statuspage::{indicator, shortlink, time, PAGE_ID};
 use crate::server::notify::deliver::one_line;
 use serde_json::{json, Value};
 
@@ -44,20 +44,7 @@ pub fn webhook(notice: &Notice, unsubscribe: Option<&str>) -> Value {
             "status": c.new.as_str(),
         });
     } else if let Some(i) = &notice.incident {
-        let updates: Vec<Value> = i
-            .updates
-            .iter()
-            .enumerate()
-            .map(|(n, u)| {
-                json!({
-                    "id": update_id(i, n),
-                    "status": u.status.as_str(),
-                    "body": u.message,
-                    "created_at": time(u.at_ms),
-                    "incident_id": i.id.to_string(),
-                })
-            })
-            .collect();
+        let updates = crate::server::http::statuspage::incident_updates(i);
         let updated = i.updates.iter().map(|u| u.at_ms).max().unwrap_or(i.started_ms);
         body["incident"] = json!({
             "id": i.id.to_string(),
