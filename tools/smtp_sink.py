@@ -134,7 +134,16 @@ async def main():
     parser.add_argument("--count-only", action="store_true", help="keep nothing, count (benchmarks)")
     parser.add_argument("--stats", metavar="FILE", help="with --count-only: the count as JSON, rewritten at most every 100 ms")
     parser.add_argument("--quickack", action="store_true", help="with --count-only: ACK every segment at once (TCP_QUICKACK)")
+    parser.add_argument("--starttls-cert", metavar="PEM", help="offer STARTTLS with this certificate (and require it)")
+    parser.add_argument("--starttls-key", metavar="PEM", help="the certificate's key")
     args = parser.parse_args()
+    tls = {}
+    if args.starttls_cert:
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.starttls_cert, args.starttls_key)
+        tls = {"tls_context": context, "require_starttls": True}
     if not args.count_only:
         if not args.dir:
             parser.error("--dir is required (or --count-only)")
@@ -154,7 +163,7 @@ async def main():
         smtp_class = type("Counting", (CountingSMTP,), {"quickack": args.quickack, "counter": handler})
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: smtp_class(handler, hostname="smtp-sink.local", data_size_limit=50 * 1024 * 1024, auth_require_tls=True),
+        lambda: smtp_class(handler, hostname="smtp-sink.local", data_size_limit=50 * 1024 * 1024, auth_require_tls=True, **tls),
         sock=sock,
     )
     stop = asyncio.Event()

@@ -42,6 +42,7 @@ fn check_notify(config: &Config) {
             Channel::Email { smtp, to } => {
                 assert!(!to.is_empty() && to.iter().all(|a| valid_email(a)), "{to:?}");
                 assert!(smtp.port >= 1 && !smtp.host.is_empty());
+                assert!(smtp.ca_file.is_none() || smtp.tls != SmtpTls::None);
             }
         }
     }
@@ -198,6 +199,9 @@ fn smtp_fields(t: &mut Table, smtp: &Smtp) {
         t.insert("password".into(), text(password));
     }
     t.insert("from".into(), text(&smtp.from));
+    if let Some(ca) = &smtp.ca_file {
+        t.insert("ca_file".into(), text(ca));
+    }
 }
 
 fn entry_table(e: &Entry) -> Table {

@@ -55,7 +55,7 @@ impl KindName {
             KindName::Webhook => &["url", "secret"],
             KindName::Slack | KindName::Discord => &["url"],
             KindName::Ntfy => &["url", "token", "priority"],
-            KindName::Email => &["to", "host", "port", "tls", "username", "password", "from"],
+            KindName::Email => &["to", "host", "port", "tls", "username", "password", "from", "ca_file"],
         }
     }
 }
@@ -99,6 +99,8 @@ pub struct SmtpFields {
     username: Option<String>,
     password: Option<String>,
     from: String,
+    /// PEM certificates to trust besides the web's roots (a private CA).
+    ca_file: Option<String>,
 }
 
 /// How the connection to the SMTP server is secured.
@@ -123,6 +125,8 @@ pub struct Smtp {
     pub credentials: Option<(String, String)>,
     /// `Status <status@example.com>` or `status@example.com`.
     pub from: String,
+    /// PEM certificates trusted besides the web's roots (a private CA), read when connecting.
+    pub ca_file: Option<String>,
 }
 
 /// What an entry sends to.
@@ -283,10 +287,13 @@ fn smtp(fields: SmtpFields, fail: &dyn Fn(&str, String) -> String) -> Result<Smt
         (Some(_), None) => return Err(fail("password", "is required with username".into())),
         (None, Some(_)) => return Err(fail("username", "is required with password".into())),
     };
+    if fields.ca_file.is_some() && tls == SmtpTls::None {
+        return Err(fail("ca_file", "applies with tls = \"starttls\" or \"implicit\" only".into()));
+    }
     if !valid_mailbox(fields.from.trim()) {
         return Err(fail("from", format!("{:?} is not an address like \"Status <status@example.com>\"", fields.from)));
     }
-    Ok(Smtp { host, port, tls, credentials, from: fields.from.trim().to_string() })
+    Ok(Smtp { host, port, tls, credentials, from: fields.from.trim().to_string(), ca_file: fields.ca_file })
 }
 
 /// Reads a kind's own fields: one of another kind "does not apply", one of no kind is unknown.
@@ -519,6 +526,8 @@ smtp = {{ host = "smtp.example.com", from = "status@example.com" }}
         .contains("notify[0].password: is required with username"));
         assert!(err("\n[[notify]]\nname = \"n\"\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/x\"\npriority = 9\n")
             .contains("notify[0].priority"));
+        assert!(err("\n[[notify]]\nname = \"m\"\nkind = \"email\"\nto = [\"a@b.c\"]\nhost = \"h\"\nfrom = \"a@b.c\"\ntls = \"none\"\nca_file = \"/ca.pem\"\n")
+            .contains("notify[0].ca_file: applies with tls"));
         assert!(err("\n[subscriptions]\nemail = true\n").ends_with("subscriptions.smtp: is required with email = true"));
         assert!(
             err("\n[subscriptions]\nemail = true\nsmtp = { host = \"h\", from = \"x\" }\n").contains("subscriptions.smtp.from")

@@ -77,12 +77,19 @@ impl Mailer {
     /// A mailer for `smtp`: STARTTLS required (`starttls`), TLS from the start (`implicit`)
     /// or none; certificates checked against the web's roots. Connects only when sending.
     pub fn new(smtp: &Smtp) -> Result<Mailer, SendError> {
+        let invalid = |e: lettre::transport::smtp::Error| SendError::Invalid(format!("SMTP server {}: {e}", smtp.host));
         let tls = match smtp.tls {
             SmtpTls::None => None,
-            _ => Some(
-                TlsParameters::new(smtp.host.clone())
-                    .map_err(|e| SendError::Invalid(format!("SMTP server {}: {e}", smtp.host)))?,
-            ),
+            _ => {
+                let mut builder = TlsParameters::builder(smtp.host.clone());
+                if let Some(path) = &smtp.ca_file {
+                    let pem = std::fs::read(path).map_err(|e| SendError::Invalid(format!("ca_file {path}: {e}")))?;
+                    let ca = lettre::transport::smtp::client::Certificate::from_pem(&pem)
+                        .map_err(|e| SendError::Invalid(format!("ca_file {path}: {e}")))?;
+                    builder = builder.add_root_certificate(ca);
+                }
+                Some(builder.build().map_err(invalid)?)
+            }
         };
         let from = smtp.from.parse::<Mailbox>().map_err(|e| SendError::Invalid(format!("from {:?}: {e}", smtp.from)))?;
         let hello = ClientId::default();
@@ -264,7 +271,91 @@ mod tests {
             tls: SmtpTls::None,
             credentials: None,
             from: "Acme Status <status@example.com>".into(),
+            ca_file: None,
         }
+    }
+
+    /// A throwaway CA and a certificate for `localhost` signed by it (openssl): (ca, cert, key).
+    fn certificates(dir: &std::path::Path) -> (String, String, String) {
+        let p = |name: &str| dir.join(name).display().to_string();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("openssl").args(args).output().expect("openssl runs");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test CA",
+            "-keyout",
+            &p("ca.key"),
+            "-out",
+            &p("ca.pem"),
+        ]);
+        run(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", &p("key.pem"), "-out", &p("req.pem")]);
+        std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost\n").unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &p("req.pem"),
+            "-CA",
+            &p("ca.pem"),
+            "-CAkey",
+            &p("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &p("ext.cnf"),
+            "-out",
+            &p("cert.pem"),
+        ]);
+        (p("ca.pem"), p("cert.pem"), p("key.pem"))
+    }
+
+    #[tokio::test]
+    async fn starttls_is_required_and_the_servers_certificate_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, cert, key) = certificates(dir.path());
+        let mails = dir.path().join("mails");
+        let mut child = tokio::process::Command::new("/usr/bin/python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/smtp_sink.py"))
+            .arg("--dir")
+            .arg(&mails)
+            .args(["--port", "0", "--starttls-cert", &cert, "--starttls-key", &key])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 runs");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().unwrap();
+        let port: u16 = line.strip_prefix("ready ").unwrap().parse().unwrap();
+        let smtp = Smtp { host: "localhost".into(), tls: SmtpTls::Starttls, ca_file: Some(ca), ..config(port) };
+        let mail = super::super::mail::notice(
+            &component_notice(EventKind::ComponentChanged, Level::Operational, Level::MajorOutage),
+            None,
+        );
+        // Trusting the CA: sent over TLS, twice on one connection.
+        let mailer = Mailer::new(&smtp).unwrap();
+        mailer.send("a@example.org", &mail, None, "tls.1").await.unwrap();
+        mailer.send("b@example.org", &mail, None, "tls.2").await.unwrap();
+        assert!(read_eml(&mails, 2).contains("Message-ID: <tls.2@statuscast>"));
+        // Without it, the certificate is refused, and nothing is sent in the clear.
+        let untrusting = Mailer::new(&Smtp { ca_file: None, ..smtp.clone() }).unwrap();
+        let e = untrusting.send("c@example.org", &mail, None, "tls.3").await.unwrap_err();
+        assert!(e.retryable(), "{e}");
+        let plain = Mailer::new(&Smtp { tls: SmtpTls::None, ca_file: None, ..smtp.clone() }).unwrap();
+        let e = plain.send("d@example.org", &mail, None, "tls.4").await.unwrap_err();
+        assert!(!mails.join("3.eml").exists(), "{e}");
+        let missing = Mailer::new(&Smtp { ca_file: Some("/nonexistent/ca.pem".into()), ..smtp });
+        assert!(missing.is_err());
+        let _ = child.kill().await;
     }
 
     /// `<n>.eml` with its folded header lines unfolded.
