@@ -136,14 +136,19 @@ async def main():
     parser.add_argument("--quickack", action="store_true", help="with --count-only: ACK every segment at once (TCP_QUICKACK)")
     parser.add_argument("--starttls-cert", metavar="PEM", help="offer STARTTLS with this certificate (and require it)")
     parser.add_argument("--starttls-key", metavar="PEM", help="the certificate's key")
+    parser.add_argument("--implicit-tls", action="store_true", help="with --starttls-cert/-key: TLS from the first byte (SMTPS) instead")
     args = parser.parse_args()
     tls = {}
+    context = None
+    if args.implicit_tls and not args.starttls_cert:
+        parser.error("--implicit-tls needs --starttls-cert and --starttls-key")
     if args.starttls_cert:
         import ssl
 
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.starttls_cert, args.starttls_key)
-        tls = {"tls_context": context, "require_starttls": True}
+        if not args.implicit_tls:
+            tls = {"tls_context": context, "require_starttls": True}
     if not args.count_only:
         if not args.dir:
             parser.error("--dir is required (or --count-only)")
@@ -165,6 +170,7 @@ async def main():
     server = await loop.create_server(
         lambda: smtp_class(handler, hostname="smtp-sink.local", data_size_limit=50 * 1024 * 1024, auth_require_tls=True, **tls),
         sock=sock,
+        ssl=context if args.implicit_tls else None,
     )
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

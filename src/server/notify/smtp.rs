@@ -320,7 +320,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn starttls_is_required_and_the_servers_certificate_checked() {
+    async fn starttls_is_required_implicit_tls_works_and_the_servers_certificate_is_checked() {
         let dir = tempfile::tempdir().unwrap();
         let (ca, cert, key) = certificates(dir.path());
         let mails = dir.path().join("mails");
@@ -355,6 +355,26 @@ mod tests {
         assert!(!mails.join("3.eml").exists(), "{e}");
         let missing = Mailer::new(&Smtp { ca_file: Some("/nonexistent/ca.pem".into()), ..smtp });
         assert!(missing.is_err());
+        let _ = child.kill().await;
+
+        // TLS from the first byte (SMTPS).
+        let mails = dir.path().join("smtps");
+        let mut child = tokio::process::Command::new("/usr/bin/python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/smtp_sink.py"))
+            .arg("--dir")
+            .arg(&mails)
+            .args(["--port", "0", "--starttls-cert", &cert, "--starttls-key", &key, "--implicit-tls"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 runs");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().unwrap();
+        let port: u16 = line.strip_prefix("ready ").unwrap().parse().unwrap();
+        let ca = dir.path().join("ca.pem").display().to_string();
+        let smtps = Smtp { host: "localhost".into(), tls: SmtpTls::Implicit, ca_file: Some(ca), ..config(port) };
+        Mailer::new(&smtps).unwrap().send("e@example.org", &mail, None, "tls.5").await.unwrap();
+        assert!(read_eml(&mails, 1).contains("Message-ID: <tls.5@statuscast>"));
         let _ = child.kill().await;
     }
 
