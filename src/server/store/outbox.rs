@@ -816,6 +816,27 @@ macro_rules! outbox_methods {
                 .await
         }
 
+        /// Whole subscriber rows, ids kept (`statuscast copy`), inside the caller's transaction.
+        pub(super) async fn insert_subscribers(
+            tx: &mut sqlx::Transaction<'_, <$store as $crate::server::store::outbox::Backend>::Db>,
+            subscribers: &[($crate::server::store::outbox::Subscriber, i64)],
+        ) -> Result<(), sqlx::Error> {
+            for (sub, asked_ms) in subscribers {
+                sqlx::query($crate::server::store::outbox::INSERT_SUBSCRIBER_ROW)
+                    .bind(sub.id)
+                    .bind(sub.channel.as_str())
+                    .bind(&sub.address)
+                    .bind($crate::server::store::rows::components_json(&sub.components))
+                    .bind(&sub.token)
+                    .bind(sub.created_ms)
+                    .bind(sub.confirmed_ms)
+                    .bind(asked_ms)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
+        }
+
         /// A subscriber and its deliveries not sent yet, inside the caller's transaction.
         async fn remove(
             tx: &mut sqlx::Transaction<'_, <$store as $crate::server::store::outbox::Backend>::Db>,

@@ -190,19 +190,7 @@ async fn insert(tx: &mut Transaction<'_, Sqlite>, rows: &Rows) -> Result<(), sql
             }
         }
         Rows::Subscribers(subscribers) => {
-            for (sub, asked_ms) in subscribers {
-                sqlx::query(crate::server::store::outbox::INSERT_SUBSCRIBER_ROW)
-                    .bind(sub.id)
-                    .bind(sub.channel.as_str())
-                    .bind(&sub.address)
-                    .bind(components_json(&sub.components))
-                    .bind(&sub.token)
-                    .bind(sub.created_ms)
-                    .bind(sub.confirmed_ms)
-                    .bind(asked_ms)
-                    .execute(&mut **tx)
-                    .await?;
-            }
+            super::outbox::insert_subscribers(tx, subscribers).await?;
         }
     }
     Ok(())
