@@ -510,6 +510,17 @@ macro_rules! outbox_methods {
             ) -> Result<Vec<$crate::server::store::outbox::Claim>, $crate::server::store::StoreError> {
                 use $crate::server::store::outbox::*;
                 let doing = $crate::server::store::StoreError::doing("claiming deliveries");
+                // Looked for first without the write lock: the sender asks every second.
+                let due: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM deliveries WHERE state = 'pending' AND next_ms <= $1 AND (lease_ms IS NULL OR lease_ms <= $1) LIMIT 1",
+                )
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(doing)?;
+                if due.is_none() {
+                    return Ok(Vec::new());
+                }
                 let mut tx = self.write_tx().await.map_err(doing)?;
                 let ids: Vec<i64> = sqlx::query_scalar(concat!(
                     "SELECT id FROM deliveries WHERE state = 'pending' AND next_ms <= $1 AND (lease_ms IS NULL OR lease_ms <= $1)
