@@ -241,9 +241,10 @@ pub struct NotifyConfig {
     pub subscriptions: Subscriptions,
 }
 
-/// An http(s) address without spaces.
+/// An http(s) address, written out (`https:host/x` parses, as `https://host/x`, but is a typo).
 fn http_url(u: &str) -> bool {
-    url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some_and(|h| !h.is_empty()))
+    (u.starts_with("http://") || u.starts_with("https://"))
+        && url::Url::parse(u).is_ok_and(|p| p.host_str().is_some_and(|h| !h.is_empty()))
 }
 
 /// A plain `local@domain` address, no display name, nothing that could break a header.
@@ -504,6 +505,8 @@ smtp = {{ host = "smtp.example.com", from = "status@example.com" }}
         // The entry starts on line 13 (its [[notify]] line; the page and the component take 11).
         let e = err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"ftp://x\"\n");
         assert_eq!(e, r#"statuscast.toml:13:1: notify[0].url: "ftp://x" is not an http:// or https:// address"#);
+        assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"ntfy\"\nurl = \"https:oup//ntfy.sh/t\"\n")
+            .contains("is not an http:// or https:// address"));
         assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"pager\"\nurl = \"https://x\"\n")
             .contains("notify[0].kind: unknown variant `pager`"));
         assert!(err("\n[[notify]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://x\"\nsecret = \"s\"\n")
