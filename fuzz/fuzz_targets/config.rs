@@ -111,7 +111,10 @@ fn check_table(k: &CheckSpec) -> Table {
     t.insert("kind".into(), text(kind));
     t.insert("interval".into(), dur(k.interval));
     t.insert("timeout".into(), dur(k.timeout));
-    t.insert("jitter".into(), dur(k.jitter));
+    // No jitter cannot be written (durations start at 1 ms): it is the default's value then.
+    if !k.jitter.is_zero() {
+        t.insert("jitter".into(), dur(k.jitter));
+    }
     t.insert("failure_threshold".into(), Value::Integer(k.failure_threshold.into()));
     t.insert("success_threshold".into(), Value::Integer(k.success_threshold.into()));
     t.insert("failure_level".into(), text(k.failure_level.as_str()));

@@ -439,7 +439,8 @@ fn validate_check(
     if timeout > interval {
         return Err(fail("timeout", format!("{timeout:?} is longer than the interval {interval:?}")));
     }
-    let jitter = k.jitter.map_or(interval / 10, |d| d.0);
+    // By default a tenth of the interval, in whole milliseconds (none below 10 ms).
+    let jitter = k.jitter.map_or(Duration::from_millis((interval / 10).as_millis() as u64), |d| d.0);
     if jitter >= interval {
         return Err(fail("jitter", "must be shorter than the interval".into()));
     }
