@@ -613,10 +613,7 @@ async fn behind_the_deploy_examples_nginx_a_stream_whose_instance_dies_reconnect
 #[tokio::test]
 async fn each_notification_is_sent_once_by_one_of_the_instances() {
     let url = Throwaway::shared().database().await;
-    let receiver = Receiver::new();
-    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
-    let _serving = receiver.serve(hook);
+    let (receiver, hook_url, _serving) = Receiver::listening();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("statuscast.toml");
     std::fs::write(

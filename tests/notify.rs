@@ -458,10 +458,7 @@ incidents = false
 
 #[tokio::test]
 async fn a_component_still_failing_is_reminded_of_every_remind_every() {
-    let receiver = Receiver::new();
-    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
-    let _serving = receiver.serve(hook);
+    let (receiver, hook_url, _serving) = Receiver::listening();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
@@ -494,10 +491,7 @@ remind_every = "1m"
 
 #[tokio::test]
 async fn a_restart_while_a_component_is_down_alerts_nobody_again() {
-    let receiver = Receiver::new();
-    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
-    let _serving = receiver.serve(hook);
+    let (receiver, hook_url, _serving) = Receiver::listening();
     let dir = tempfile::tempdir().unwrap();
     // A check slower than the first round's 2 s wait: the first snapshot after a start shows
     // the component unchecked (a placeholder), which must not read as a recovery.

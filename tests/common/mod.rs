@@ -477,6 +477,16 @@ impl Receiver {
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() })
     }
 
+    /// A receiver serving on a port of its own: it, its address (`http://127.0.0.1:N/hook`)
+    /// and the task serving it.
+    pub fn listening() -> (Receiver, String, tokio::task::JoinHandle<()>) {
+        let receiver = Receiver::new();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let serving = receiver.serve(listener);
+        (receiver, url, serving)
+    }
+
     pub fn got(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
