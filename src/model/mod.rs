@@ -12,5 +12,5 @@ mod text;
 
 pub use incident::{Impact, Incident, IncidentStatus, IncidentUpdate, MaintenanceWindow, UnknownName};
 pub use level::{Level, UnknownLevel};
-pub use snapshot::{age_text, ago, component_names, until, ComponentStatus, Override, Snapshot, StatusView};
+pub use snapshot::{age_text, ago, component_name, component_names, until, ComponentStatus, Override, Snapshot, StatusView};
 pub use text::{civil, duration_text, utc_minute};

@@ -40,12 +40,14 @@ impl ComponentStatus {
     }
 }
 
-/// These components' names, joined with ", " (an id stands for a component no longer there).
+/// A component's name (its id stands for a component no longer there).
+pub fn component_name<'a>(components: &'a [ComponentStatus], id: &'a str) -> &'a str {
+    components.iter().find(|c| c.id == id).map_or(id, |c| c.name.as_str())
+}
+
+/// These components' names, joined with ", " (see [`component_name`]).
 pub fn component_names(components: &[ComponentStatus], ids: &[String]) -> String {
-    ids.iter()
-        .map(|id| components.iter().find(|c| &c.id == id).map_or(id.as_str(), |c| c.name.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    ids.iter().map(|id| component_name(components, id)).collect::<Vec<_>>().join(", ")
 }
 
 fn is_zero(v: &i64) -> bool {

@@ -80,7 +80,7 @@ impl Transports {
         let event =
             store.event(event_id).await.map_err(Failure::store)?.ok_or_else(|| Failure::permanent("the event is gone"))?;
         let snapshot = notifier.engine.hub().current().snapshot.clone();
-        let name_of = |id: &str| snapshot.components.iter().find(|c| c.id == id).map_or(id.to_string(), |c| c.name.clone());
+        let name_of = |id: &str| crate::model::component_name(&snapshot.components, id).to_string();
         let component = match (&event.component, event.old_level, event.new_level) {
             (Some(id), Some(old), Some(new)) => {
                 Some(ComponentNotice { id: id.clone(), name: name_of(id), old, new, since_ms: event.at_ms })

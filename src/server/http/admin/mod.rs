@@ -99,7 +99,7 @@ async fn notifications_panel(state: &AppState) -> crate::ui::admin::notification
     };
     let snapshot = state.hub.current().snapshot.clone();
     let names = |ids: &[String]| -> Vec<String> {
-        ids.iter().map(|id| snapshot.components.iter().find(|c| &c.id == id).map_or(id.clone(), |c| c.name.clone())).collect()
+        ids.iter().map(|id| crate::model::component_name(&snapshot.components, id).to_string()).collect()
     };
     let addresses: std::collections::HashMap<String, String> =
         subscribers.iter().map(|s| (s.target(), s.address.clone())).collect();
