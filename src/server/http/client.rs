@@ -47,6 +47,13 @@ impl TrustedProxies {
         self.0.iter().any(|&(net, bits)| in_network(ip, canonical(net), bits))
     }
 
+    /// The client's address for a request (its peer is in its `ClientAddr` extension).
+    pub fn client_of(&self, parts: &axum::http::request::Parts) -> IpAddr {
+        let peer =
+            parts.extensions.get::<crate::server::stream::conn::ClientAddr>().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.0.ip());
+        self.client(peer, &parts.headers)
+    }
+
     /// The client's address for a request that arrived from `peer` with `headers`.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let mut client = canonical(peer);

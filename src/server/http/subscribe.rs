@@ -51,15 +51,6 @@ fn throttle() -> &'static Throttle {
     THROTTLE.get_or_init(Throttle::default)
 }
 
-/// The client's address (behind trusted proxies, the one they name).
-fn client(state: &AppState, parts: &axum::http::request::Parts) -> std::net::IpAddr {
-    let peer = parts
-        .extensions
-        .get::<crate::server::stream::conn::ClientAddr>()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.0.ip());
-    state.settings.trusted_proxies.client(peer, &parts.headers)
-}
-
 fn too_many() -> ApiError {
     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too many subscription requests from this address; try again in an hour")
 }
@@ -197,7 +188,7 @@ async fn page(state: AppState, req: Request, status: StatusCode, outcome: Subscr
 /// `POST /subscribe` (the form).
 pub async fn form(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let admitted = throttle().admit(client(&state, &parts), crate::server::clock::now_ms());
+    let admitted = throttle().admit(state.settings.trusted_proxies.client_of(&parts), crate::server::clock::now_ms());
     let req = Request::from_parts(parts, Body::empty());
     if !admitted {
         let outcome = refused(format!("{}.", too_many().message), None);
@@ -239,7 +230,7 @@ fn refused(message: String, offer: Option<SubscribeOffer>) -> SubscriptionOutcom
 /// `POST /api/v1/subscriptions`: `{"channel": "email"|"webhook", "address": "...", "components": [...]}`.
 pub async fn api(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
-    if !throttle().admit(client(&state, &parts), crate::server::clock::now_ms()) {
+    if !throttle().admit(state.settings.trusted_proxies.client_of(&parts), crate::server::clock::now_ms()) {
         return Err(too_many());
     }
     let body = axum::body::to_bytes(body, 16 * 1024)

@@ -21,7 +21,6 @@ use crate::server::domain::operator::{self, ActionError, IncidentInput, Maintena
 use crate::server::http::error::{action_status, public_store_message, store_status};
 use crate::server::secret::same_secret;
 use crate::server::store::StoreError;
-use crate::server::stream::conn::ClientAddr;
 use crate::server::AppState;
 use crate::ui::admin::{AdminView, Dashboard, Notice};
 use axum::body::Body;
@@ -330,8 +329,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         let refused = Refused::new(StatusCode::FORBIDDEN, "Refused: this form was posted from another site.");
         return refuse(&state, headers, refused, None).await;
     }
-    let peer = parts.extensions.get::<ClientAddr>().map(|a| a.0.ip()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    let client = state.settings.trusted_proxies.client(peer, headers);
+    let client = state.settings.trusted_proxies.client_of(&parts);
     let device = session::named_cookie(headers, session::DEVICE_COOKIE);
     let session = if parts.uri.path() == LOGIN_PATH {
         None
