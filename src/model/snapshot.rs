@@ -45,9 +45,13 @@ pub fn component_name<'a>(components: &'a [ComponentStatus], id: &'a str) -> &'a
     components.iter().find(|c| c.id == id).map_or(id, |c| c.name.as_str())
 }
 
-/// These components' names, joined with ", " (see [`component_name`]).
+/// These components' names, joined with ", " (as [`component_name`]; the lookup is written
+/// out here because calling it costs the browser bundle 89 B gzip, measured).
 pub fn component_names(components: &[ComponentStatus], ids: &[String]) -> String {
-    ids.iter().map(|id| component_name(components, id)).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|id| components.iter().find(|c| &c.id == id).map_or(id.as_str(), |c| c.name.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn is_zero(v: &i64) -> bool {
